@@ -1,0 +1,27 @@
+# The two commands in the README: `make run` (install + serve) and `make test` (install + tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install install-test run test bench-langid
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+
+run: install
+	$(BIN)/touchpoints serve --host $(HOST) --port $(PORT)
+
+# pytest exits 5 when it collects nothing; that is a failure for us only if tests exist.
+test: install-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+bench-langid: install
+	$(BIN)/python -m training.eval_langid

@@ -1,0 +1,63 @@
+"""FastAPI application factory: models are loaded once per process, at start-up."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from service import __version__
+from service.api.body_guard import BodyGuard
+from service.api.errors import install_error_handlers
+from service.api.request_id import RequestIdMiddleware
+from service.api import routes_comments
+from service.config import Settings, get_settings
+from service.pipeline import AnalysisPipeline
+from service.schemas import HealthOut, ReadyOut
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.pipeline is None:
+            if settings.torch_threads:
+                import torch
+
+                torch.set_num_threads(settings.torch_threads)
+            app.state.pipeline = AnalysisPipeline.from_settings(settings)
+        log.info("models loaded: %s", app.state.pipeline.components())
+        yield
+
+    app = FastAPI(
+        title="Touchpoints",
+        version=__version__,
+        description="Language, sentiment and touchpoint themes for sv/da/fi/en customer survey comments.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    install_error_handlers(app)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last = outermost: ids on every response
+
+    @app.get("/healthz", response_model=HealthOut, tags=["ops"], summary="Process is up")
+    def healthz() -> HealthOut:
+        return HealthOut(status="ok", version=__version__)
+
+    @app.get("/readyz", response_model=ReadyOut, tags=["ops"], summary="Models are loaded",
+             responses={503: {"model": ReadyOut}})
+    def readyz(request: Request) -> JSONResponse:
+        p: AnalysisPipeline | None = request.app.state.pipeline
+        ready = p is not None and p.ready
+        body = ReadyOut(ready=ready, components=p.components() if p else {})
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    app.include_router(routes_comments.router)
+    return app

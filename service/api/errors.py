@@ -1,0 +1,56 @@
+"""Uniform JSON error bodies: ``{"error": code, "detail": ..., "request_id": ...}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raise from a route to answer ``status`` with a machine-readable ``error`` and a reason."""
+
+    def __init__(self, status: int, error: str, detail: object) -> None:
+        super().__init__(f"{status} {error}")
+        self.status, self.error, self.detail = status, error, detail
+
+
+def _rid(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _body(request: Request, error: str, detail: object) -> dict:
+    return {"error": error, "detail": jsonable_encoder(detail), "request_id": _rid(request)}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(request, exc.error, exc.detail), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(_body(request, "invalid_request", detail), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return JSONResponse(
+            _body(request, code.get(exc.status_code, "http_error"), exc.detail),
+            status_code=exc.status_code, headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error (request %s)", _rid(request))
+        return JSONResponse(_body(request, "internal_error", "unexpected server error; see logs"), status_code=500)

@@ -1,0 +1,64 @@
+"""All runtime configuration in one place.
+
+Every value can be overridden by an environment variable prefixed ``TOUCHPOINTS_``
+(e.g. ``TOUCHPOINTS_MAX_COMMENTS_PER_REQUEST=500``) so that the container, the CLI and
+the tests share one source of truth.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS_DIR = REPO_ROOT / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOUCHPOINTS_", env_file=None, extra="ignore")
+
+    # --- languages -------------------------------------------------------------------
+    languages: list[str] = Field(
+        default=["sv", "da", "fi", "en"],
+        description="Languages the service analyses; anything else is reported as 'und' or its own code.",
+    )
+    langid_min_letters: int = Field(
+        default=2, description="Fewer letters than this (emoji-only, digits, '??') gives 'und'."
+    )
+    langid_min_confidence: float = Field(
+        default=0.35, description="Top-language probability below this gives 'und'."
+    )
+
+    # --- request limits ----------------------------------------------------------------
+    max_comments_per_request: int = Field(default=1000, ge=1)
+    max_chars_per_comment: int = Field(default=5000, ge=1)
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    # --- models ----------------------------------------------------------------------
+    models_dir: Path = DEFAULT_MODELS_DIR
+    sentiment_model_dir: Path | None = None  # defaults to models_dir / "sentiment"
+    themes_dir: Path | None = None  # defaults to models_dir / "themes"
+    inference_batch_size: int = Field(default=64, ge=1)
+    torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
+
+    # --- persistence -----------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite:///./touchpoints.db",
+        description="SQLAlchemy URL; SQLite by default, a postgresql:// URL works the same.",
+    )
+
+    @property
+    def sentiment_path(self) -> Path:
+        return self.sentiment_model_dir or self.models_dir / "sentiment"
+
+    @property
+    def themes_path(self) -> Path:
+        return self.themes_dir or self.models_dir / "themes"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""Language identification on short survey-style comments."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.language import LanguageIdentifier
+
+
+@pytest.fixture(scope="module")
+def ident() -> LanguageIdentifier:
+    return LanguageIdentifier().fit()
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("Hyvä palvelu", "fi"),
+        ("Kiitos nopeasta toimituksesta", "fi"),
+        ("God service, hurtig levering", "da"),
+        ("Jeg er meget tilfreds med jeres kundeservice", "da"),
+        ("Jättebra kundtjänst, snabb leverans", "sv"),
+        ("Jag är mycket nöjd med leveransen", "sv"),
+        ("Great customer service and fast delivery", "en"),
+        ("The invoice was wrong twice", "en"),
+    ],
+)
+def test_short_comments(ident, text, code):
+    assert ident.predict([text]) == [code]
+
+
+@pytest.mark.parametrize("text", ["👍", "😡😡😡", "12345", "!!!", "??", ""])
+def test_nothing_to_detect_is_und(ident, text):
+    assert ident.predict([text]) == ["und"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Jeg er veldig fornøyd med tjenesten deres, og leveringen gikk raskt.",
+     "Ikke fornøyd. Pakken kom aldri og ingen svarte på telefonen."],
+)
+def test_norwegian_not_forced_into_sv_or_da(ident, text):
+    assert ident.predict([text])[0] in ("no", "und")
+
+
+def test_other_languages_not_forced(ident):
+    assert ident.predict(["Der Kundenservice war sehr freundlich und hilfsbereit."])[0] not in ("sv", "da", "fi", "en")
+
+
+def test_deterministic(ident):
+    texts = ["Bra service", "ok", "Tak for hjælpen", "Kiitos"] * 5
+    assert ident.transform(texts) == ident.transform(texts)
+    assert LanguageIdentifier().fit().transform(texts) == ident.transform(texts)
+
+
+def test_hint_wins_on_ambiguous_text_but_not_against_clear_text(ident):
+    assert ident.transform(["Bra"], ["sv"])[0].code == "sv"
+    clear = ident.transform(["Kiitos oikein paljon nopeasta toimituksesta"], ["en"])[0]
+    assert clear.code == "fi" and clear.source == "detected"

@@ -1,0 +1,1 @@
+"""Reproducible training and evaluation scripts (run as ``python -m training.<name>``)."""
