@@ -1,13 +1,14 @@
 """Language identification tuned for short survey comments.
 
 Why not langdetect alone: on one- or two-word comments ("Bra service") it is close to a
-coin flip between sv/da/no. We use lingua (n-gram models of 1-5 characters, built for
-short text, deterministic) restricted to the configured languages plus a set of
-*distractor* languages. Distractors exist so that Norwegian or German text is not
-silently forced into sv/da: if a distractor wins, the comment is reported with that
-language's own code (``no`` for Bokmål/Nynorsk) or ``und``. langdetect is kept as a
-second opinion for longer texts, where it is strong, with a fixed seed so results are
-reproducible. ``training/eval_langid.py`` measures each backend.
+coin flip between sv/da/no. The default ``ensemble`` backend decides among the configured
+languages with an in-domain character n-gram model (``service/langid_model.py``, trained
+on customer reviews by ``training/train_langid.py``), and asks lingua — a general detector
+that also knows Norwegian, German, Dutch… (the *distractors*) — whether the text is in
+none of them: if a distractor wins clearly, the comment is reported with that language's
+own code (``no`` for Bokmål/Nynorsk) instead of being forced into sv/da. All parts are
+deterministic (langdetect, kept as a measured baseline backend, runs with a fixed seed).
+``python -m training.eval_langid`` measures every backend.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from service.langid_model import CharNgramLanguageModel
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "langid"
 UND = "und"
-Backend = Literal["lingua", "langdetect", "ensemble"]
+Backend = Literal["lingua", "langdetect", "charngram", "ensemble"]
 
 # ISO 639-1 codes the service can be configured for, mapped to lingua names.
 _LINGUA_NAMES = {
@@ -31,8 +36,8 @@ _LINGUA_NAMES = {
 DEFAULT_DISTRACTORS = ("nb", "nn", "de", "nl", "is", "et", "fr", "es", "it", "pl", "pt")
 # Codes reported for distractors (Bokmål and Nynorsk are both "no" to a survey user).
 _REPORTED_CODE = {"nb": "no", "nn": "no"}
-# Below this many letters langdetect is unreliable and is ignored in the ensemble.
-_LANGDETECT_MIN_LETTERS = 25
+# NB posteriors are over-confident; this temperature makes 'und' thresholds meaningful.
+_CHARNGRAM_TEMPERATURE = 4.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class LanguageIdentifier:
         min_letters: int = 2,
         min_confidence: float = 0.35,
         backend: Backend = "ensemble",
+        model_dir: Path | None = None,
+        distractor_min_confidence: float = 0.6,
+        distractor_min_letters: int = 12,
     ) -> None:
         unknown = [c for c in (*languages, *distractors) if c not in _LINGUA_NAMES]
         if unknown:
@@ -68,12 +76,17 @@ class LanguageIdentifier:
         self.min_letters = min_letters
         self.min_confidence = min_confidence
         self.backend = backend
+        self.model_dir = model_dir or DEFAULT_MODEL_DIR
+        self.distractor_min_confidence = distractor_min_confidence
+        self.distractor_min_letters = distractor_min_letters
         self._lingua = None
         self._langdetect_factory = None
+        self._charngram: CharNgramLanguageModel | None = None
+        self._charngram_cols: list[int] = []
 
     # -- fit ------------------------------------------------------------------------
     def fit(self, X: object = None, y: object = None) -> "LanguageIdentifier":
-        """Load the detectors (pre-trained models shipped inside the lingua/langdetect wheels)."""
+        """Load the detectors: lingua/langdetect models ship in their wheels, ours in models/langid."""
         if self.backend in ("lingua", "ensemble") and self._lingua is None:
             from lingua import Language, LanguageDetectorBuilder
 
@@ -81,23 +94,29 @@ class LanguageIdentifier:
             self._lingua = (
                 LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
             )
-        if self.backend in ("langdetect", "ensemble") and self._langdetect_factory is None:
-            from langdetect.detector_factory import DetectorFactory, init_factory
-
-            init_factory()
-            DetectorFactory.seed = 0  # deterministic sampling
+        if self.backend == "langdetect" and self._langdetect_factory is None:
             from langdetect import detector_factory
 
+            detector_factory.init_factory()
+            detector_factory.DetectorFactory.seed = 0  # deterministic sampling
             self._langdetect_factory = detector_factory._factory
+        if self.backend in ("charngram", "ensemble") and self._charngram is None:
+            model = CharNgramLanguageModel.load(self.model_dir)
+            missing = [c for c in self.languages if c not in model.classes_]
+            if missing:
+                raise ValueError(f"language model in {self.model_dir} was not trained for {missing}; "
+                                 "retrain with training/train_langid.py or use backend='lingua'")
+            self._charngram = model
+            self._charngram_cols = [model.classes_.index(c) for c in self.languages]
         return self
 
     @property
     def is_fitted(self) -> bool:
-        need_lingua = self.backend in ("lingua", "ensemble")
-        need_ld = self.backend in ("langdetect", "ensemble")
-        return (not need_lingua or self._lingua is not None) and (
-            not need_ld or self._langdetect_factory is not None
-        )
+        need = {
+            "lingua": [self._lingua], "langdetect": [self._langdetect_factory],
+            "charngram": [self._charngram], "ensemble": [self._lingua, self._charngram],
+        }[self.backend]
+        return all(x is not None for x in need)
 
     # -- transform ------------------------------------------------------------------
     def transform(
@@ -108,38 +127,29 @@ class LanguageIdentifier:
         hints = list(hints) if hints is not None else [None] * len(texts)
         if len(hints) != len(texts):
             raise ValueError("hints must align with texts")
-        return [self._identify(t, h) for t, h in zip(texts, hints)]
+        # The n-gram model is vectorised: score the whole batch in one matrix product.
+        local: list[dict[str, float] | None] = [None] * len(texts)
+        if self._charngram is not None and texts:
+            proba = self._charngram.predict_proba(list(texts), temperature=_CHARNGRAM_TEMPERATURE)
+            sub = proba[:, self._charngram_cols]
+            sub = sub / sub.sum(axis=1, keepdims=True)
+            local = [{c: float(v) for c, v in zip(self.languages, row)} for row in sub]
+        return [self._identify(t, h, loc) for t, h, loc in zip(texts, hints, local)]
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [r.code for r in self.transform(texts)]
 
     # -- internals ------------------------------------------------------------------
-    def _scores(self, text: str, letters: int) -> dict[str, float]:
-        """Probability per candidate code (configured + distractors), summing to ~1."""
-        candidates = (*self.languages, *self.distractors)
-        lingua_scores: dict[str, float] = {}
-        if self._lingua is not None:
-            for cv in self._lingua.compute_language_confidence_values(text):
-                lingua_scores[cv.language.iso_code_639_1.name.lower()] = cv.value
-        ld_scores: dict[str, float] = {}
-        if self._langdetect_factory is not None and (
-            self.backend == "langdetect" or letters >= _LANGDETECT_MIN_LETTERS
-        ):
-            ld_scores = self._langdetect_probs(text, candidates)
-        if not lingua_scores:
-            return ld_scores
-        if not ld_scores:
-            return lingua_scores
-        # Product of experts (geometric mean), smoothed so one zero does not veto.
-        eps = 1e-3
-        raw = {
-            c: ((lingua_scores.get(c, 0.0) + eps) * (ld_scores.get(c, 0.0) + eps)) ** 0.5
-            for c in candidates
-        }
-        total = sum(raw.values()) or 1.0
-        return {c: v / total for c, v in raw.items()}
+    def _lingua_scores(self, text: str) -> dict[str, float]:
+        """lingua's probabilities over configured + distractor languages, Bokmål/Nynorsk folded to 'no'."""
+        folded: dict[str, float] = {}
+        for cv in self._lingua.compute_language_confidence_values(text):
+            code = cv.language.iso_code_639_1.name.lower()
+            code = _REPORTED_CODE.get(code, code)
+            folded[code] = folded.get(code, 0.0) + cv.value
+        return folded
 
-    def _langdetect_probs(self, text: str, candidates: Sequence[str]) -> dict[str, float]:
+    def _langdetect_scores(self, text: str) -> dict[str, float]:
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = self._langdetect_factory.create()
@@ -148,15 +158,28 @@ class LanguageIdentifier:
             probs = detector.get_probabilities()
         except LangDetectException:
             return {}
-        mapped: dict[str, float] = {}
-        for p in probs:
-            code = "nb" if p.lang == "no" else p.lang
-            if code in candidates:
-                mapped[code] = mapped.get(code, 0.0) + p.prob
-        total = sum(mapped.values())
-        return {c: v / total for c, v in mapped.items()} if total > 0 else {}
+        return {_REPORTED_CODE.get(p.lang, p.lang): p.prob for p in probs}
 
-    def _identify(self, text: str, hint: str | None) -> LanguageResult:
+    def _scores(self, text: str, letters: int, local: dict[str, float] | None) -> dict[str, float]:
+        """Probability per reported code (configured languages, 'no', other distractors).
+
+        ``local`` is the in-domain n-gram model's distribution over configured languages.
+        """
+        if self.backend == "lingua":
+            return self._lingua_scores(text)
+        if self.backend == "langdetect":
+            return self._langdetect_scores(text)
+        if self.backend == "charngram":
+            return local or {}
+        # ensemble: lingua vetoes only when a non-configured language wins clearly on enough text.
+        general = self._lingua_scores(text)
+        top, top_p = max(general.items(), key=lambda kv: (kv[1], kv[0]))
+        if (top not in self.languages and top_p >= self.distractor_min_confidence
+                and letters >= self.distractor_min_letters):
+            return general
+        return local or {}
+
+    def _identify(self, text: str, hint: str | None, local: dict[str, float] | None) -> LanguageResult:
         letters = count_letters(text)
         hint = hint.lower().strip() if hint else None
         if letters < self.min_letters:
@@ -164,21 +187,17 @@ class LanguageIdentifier:
             if hint in self.languages:
                 return LanguageResult(hint, 1.0, "hint")
             return LanguageResult(UND, 1.0, "rule")
-        scores = self._scores(text, letters)
+        scores = self._scores(text, letters, local)
         if not scores:
             return LanguageResult(UND, 0.0, "detected")
-        # Fold Bokmål+Nynorsk into one "no" score so Norwegian is not split and lost.
-        folded: dict[str, float] = {}
-        for code, value in scores.items():
-            reported = _REPORTED_CODE.get(code, code)
-            folded[reported] = folded.get(reported, 0.0) + value
-        ranked = sorted(folded.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         top, top_p = ranked[0]
         rounded = {c: round(v, 4) for c, v in ranked[:5]}
         if hint in self.languages:
+            hint_p = scores.get(hint, 0.0)
             # A hint wins unless the text clearly says otherwise.
-            if top == hint or folded.get(hint, 0.0) >= 0.5 * top_p or top_p < self.min_confidence:
-                return LanguageResult(hint, round(max(folded.get(hint, 0.0), top_p if top == hint else 0.0), 4), "hint", rounded)
+            if top == hint or hint_p >= 0.5 * top_p or top_p < self.min_confidence:
+                return LanguageResult(hint, round(hint_p, 4), "hint", rounded)
         if top_p < self.min_confidence:
             return LanguageResult(UND, round(top_p, 4), "detected", rounded)
         return LanguageResult(top, round(top_p, 4), "detected", rounded)

@@ -1,0 +1,50 @@
+"""Train the in-domain character n-gram language model shipped in models/langid/.
+
+    python -m training.train_langid [--per-lang 15000] [--output-dir models/langid]
+
+Deterministic: fixed seeds, hash splits (only 'train' rows are used), stateless features.
+Each training text is added whole and as 1-, 2- and 3-5-word crops so the model learns
+what one-word survey answers look like. Takes about 20 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from service.langid_model import CharNgramLanguageModel
+from training.data import REPO_ROOT
+from training.langid_data import SOURCES, crop, texts_for
+
+CROPS = [(1, 1), (2, 2), (3, 5), None]
+
+
+def build_training_set(per_lang: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    X: list[str] = []
+    y: list[str] = []
+    for lang in SOURCES:
+        for text in texts_for(lang, "train", per_lang):
+            for bucket in CROPS:
+                X.append(crop(text, bucket, rng))
+                y.append(lang)
+    return X, y
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--per-lang", type=int, default=15000)
+    ap.add_argument("--output-dir", type=Path, default=REPO_ROOT / "models" / "langid")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    X, y = build_training_set(args.per_lang)
+    model = CharNgramLanguageModel().fit(X, y)
+    path = model.save(args.output_dir)
+    print(f"trained on {len(X)} texts ({args.per_lang} per language x {len(CROPS)} crops) "
+          f"in {time.perf_counter() - t0:.1f}s -> {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
