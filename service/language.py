@@ -13,13 +13,14 @@ deterministic (langdetect, kept as a measured baseline backend, runs with a fixe
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from service.langid_model import CharNgramLanguageModel
+from service.langid_model import ARTEFACT, CharNgramLanguageModel
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "langid"
 UND = "und"
@@ -82,6 +83,7 @@ class LanguageIdentifier:
         self._lingua = None
         self._langdetect_factory = None
         self._charngram: CharNgramLanguageModel | None = None
+        self._charngram_digest = ""
         self._charngram_cols: list[int] = []
 
     # -- fit ------------------------------------------------------------------------
@@ -107,8 +109,14 @@ class LanguageIdentifier:
                 raise ValueError(f"language model in {self.model_dir} was not trained for {missing}; "
                                  "retrain with training/train_langid.py or use backend='lingua'")
             self._charngram = model
+            self._charngram_digest = hashlib.sha256((self.model_dir / ARTEFACT).read_bytes()).hexdigest()[:8]
             self._charngram_cols = [model.classes_.index(c) for c in self.languages]
         return self
+
+    @property
+    def version(self) -> str:
+        """Backend plus a short hash of the shipped n-gram model, so responses name the exact model."""
+        return f"{self.backend}:charngram-{self._charngram_digest}" if self._charngram_digest else self.backend
 
     @property
     def is_fitted(self) -> bool:

@@ -57,6 +57,7 @@ class AnalysisPipeline:
             languages=settings.languages,
             min_letters=settings.langid_min_letters,
             min_confidence=settings.langid_min_confidence,
+            model_dir=settings.models_dir / "langid",
         ).fit()
         return cls(settings, language, _load_sentiment(settings), _load_themes(settings))
 
@@ -64,7 +65,7 @@ class AnalysisPipeline:
     def components(self) -> dict[str, str]:
         return {
             "service": __version__,
-            "language": "lingua+langdetect" if self.language.is_fitted else "not loaded",
+            "language": self.language.version if self.language.is_fitted else "not loaded",
             "sentiment": self.sentiment.version if self.sentiment else "not loaded",
             "themes": self.themes.version if self.themes else "not loaded",
         }

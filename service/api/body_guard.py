@@ -25,7 +25,7 @@ class BodyGuard:
         ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _reject(send, 413, "payload_too_large",
+            await _reject(scope, send, 413, "payload_too_large",
                           f"request body is {int(declared)} bytes; the limit is {self.max_bytes}")
             return
         if "multipart/form-data" in ctype:
@@ -43,7 +43,7 @@ class BodyGuard:
             body = message.get("body", b"")
             size += len(body)
             if size > self.max_bytes:
-                await _reject(send, 413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+                await _reject(scope, send, 413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
                 return
             chunks.append(body)
             more = message.get("more_body", False)
@@ -52,7 +52,7 @@ class BodyGuard:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                await _reject(send, 400, "invalid_utf8",
+                await _reject(scope, send, 400, "invalid_utf8",
                               f"request body is not valid UTF-8 (byte offset {exc.start}: {exc.reason})")
                 return
 
@@ -68,8 +68,9 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
 
-async def _reject(send: Send, status: int, error: str, detail: str) -> None:
-    payload = json.dumps({"error": error, "detail": detail}).encode()
+async def _reject(scope: Scope, send: Send, status: int, error: str, detail: str) -> None:
+    rid = (scope.get("state") or {}).get("request_id")
+    payload = json.dumps({"error": error, "detail": detail, "request_id": rid}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
     await send({"type": "http.response.body", "body": payload})
