@@ -58,6 +58,7 @@ class AnalysisPipeline:
             min_letters=settings.langid_min_letters,
             min_confidence=settings.langid_min_confidence,
             model_dir=settings.models_dir / "langid",
+            lingua_high_accuracy=not settings.langid_low_memory,
         ).fit()
         return cls(settings, language, _load_sentiment(settings), _load_themes(settings))
 

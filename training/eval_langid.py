@@ -55,6 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-lang", type=int, default=400)
     ap.add_argument("--backend", default="all", choices=["ensemble", "charngram", "lingua", "langdetect", "all"])
+    ap.add_argument("--lingua-low-accuracy", action="store_true", help="lingua's trigram-only mode (less RAM)")
     args = ap.parse_args()
     data = {lang: texts_for(lang, "test", args.per_lang, min_words=3) for lang in SOURCES}
     backends = ["langdetect", "lingua", "charngram", "ensemble"] if args.backend == "all" else [args.backend]
@@ -64,7 +65,7 @@ def main() -> None:
     print("|---|---|" + "---|" * (len(langs) + 1))
     short: dict[str, dict[str, tuple[int, int]]] = {}
     for backend in backends:
-        ident = LanguageIdentifier(backend=backend).fit()
+        ident = LanguageIdentifier(backend=backend, lingua_high_accuracy=not args.lingua_low_accuracy).fit()
         t0 = time.perf_counter()
         acc = evaluate_heldout(ident, data)
         secs = time.perf_counter() - t0
