@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=_serve)
+
+    from service.batch.cli import add_parser as add_score_parser  # noqa: PLC0415
+
+    add_score_parser(sub)
     return parser
 
 

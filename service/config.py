@@ -53,6 +53,20 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite by default, a postgresql:// URL works the same.",
     )
 
+    # --- batch scoring (CLI `touchpoints score` and /v1/jobs) ---------------------------
+    batch_chunk_rows: int = Field(default=500, ge=1, description="Rows scored and committed per transaction.")
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, description="Dataset upload size limit.")
+    upload_dir: Path | None = Field(default=None, description="Where uploads are spooled; None = system temp.")
+    job_poll_seconds: float = Field(default=1.0, gt=0, description="Idle worker's wait between queue checks.")
+    job_lease_seconds: float = Field(
+        default=120.0, gt=0,
+        description="A running job whose owner has not checkpointed for this long is taken over (crash recovery).",
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="Resumes before a job is marked failed.")
+    themes_report_max_comments: int = Field(
+        default=50_000, ge=100, description="Comments sampled (evenly) for the clustering step of a themes report."
+    )
+
     @property
     def sentiment_path(self) -> Path:
         return self.sentiment_model_dir or self.models_dir / "sentiment"

@@ -1,0 +1,191 @@
+"""``touchpoints score INPUT -o OUTPUT``: batch-score a comment dump, resumably.
+
+The input is first ingested into a state database next to the output (SQLite), then scored
+chunk by chunk through the same runner as the API's jobs. Interrupt it (Ctrl-C, kill, crash)
+and run the same command again: it resumes from the last committed chunk. The state file is
+removed after a successful run unless ``--keep-state``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
+from service.batch.formats import FORMATS, MalformedFile, UnsupportedFormat, detect_format
+from service.batch.ingest import file_fingerprint, ingest_file
+from service.batch.report_render import report_csv, report_html, report_json
+from service.batch.runner import run_job
+from service.batch.writers import write_output
+from service.config import Settings, get_settings
+from service.pipeline import AnalysisPipeline
+from service.storage import Repository, make_engine
+from service.storage.models import Dataset, Job
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="batch-score a CSV/TSV/JSONL/Parquet/Excel file (resumable)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", type=Path, help="comments file: .csv .tsv .jsonl .parquet .xlsx")
+    p.add_argument("-o", "--output", type=Path, required=True, help="scored file; format from its extension")
+    p.add_argument("--input-format", choices=FORMATS, help="override detection by extension")
+    p.add_argument("--output-format", choices=FORMATS, help="override detection by extension")
+    p.add_argument("--text-col", help="column with the comment text (default: text/comment/answer/... )")
+    p.add_argument("--id-col", help="column with the comment id (default: 'id' if present, else row number)")
+    p.add_argument("--language-col", help="column with a language hint (sv/da/fi/en)")
+    p.add_argument("--meta", action="append", default=[], metavar="FIELD[=COLUMN]",
+                   help="pass a column as comment metadata, e.g. --meta score=NPS --meta survey_id; repeatable")
+    p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    p.add_argument("--chunk-rows", type=int, help="rows per committed chunk (default from settings)")
+    p.add_argument("--n-themes", type=int, help="number of clusters for the themes report (default: automatic)")
+    p.add_argument("--report", type=Path, metavar="PREFIX",
+                   help="themes report files PREFIX.json/.csv/.html (default: OUTPUT without extension + '.themes')")
+    p.add_argument("--no-report", action="store_true", help="skip the themes report")
+    p.add_argument("--errors-out", type=Path, help="also write the rejected rows (row, id, error) to this CSV")
+    p.add_argument("--state", type=Path, help="resume state database (default: OUTPUT.tpstate.db)")
+    p.add_argument("--restart", action="store_true", help="discard saved progress and start over")
+    p.add_argument("--keep-state", action="store_true", help="keep the state database after success")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_score)
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _progress(desc: str, total: int | None, initial: int, disable: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit=" rows", dynamic_ncols=True,
+                disable=disable, file=sys.stderr, smoothing=0.1)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _dataset(repo: Repository, args: argparse.Namespace, fmt: str, mapping: ColumnMapping,
+             settings: Settings) -> Dataset:
+    """The ingested input: reused from the state file if the input is unchanged, else (re-)read."""
+    fp = file_fingerprint(args.input, mapping, args.sheet)
+    keep = None
+    for ds in repo.all_datasets():
+        if keep is None and ds.fingerprint == fp and ds.status == "ready":
+            keep = ds
+        else:
+            repo.delete_dataset(ds.id)  # other input, other mapping, or an interrupted read
+    if keep is not None:
+        return keep
+    with _progress("reading", None, 0, args.no_progress) as bar:
+        return ingest_file(repo, args.input, fmt, mapping, sheet=args.sheet, fingerprint=fp,
+                           chunk_rows=max(500, settings.batch_chunk_rows), progress=bar.update)
+
+
+def _job(repo: Repository, ds: Dataset, args: argparse.Namespace) -> Job:
+    jobs = [j for j in repo.jobs_of_dataset(ds.id) if j.status != "failed"]
+    if jobs:
+        return jobs[-1]
+    return repo.create_job(ds.id, {"n_themes": args.n_themes, "chunk_rows": args.chunk_rows})
+
+
+def _write_reports(repo: Repository, job: Job, prefix: Path) -> list[Path]:
+    report = repo.get_themes(job.id)
+    if report is None:
+        return []
+    paths = [Path(f"{prefix}.json"), Path(f"{prefix}.csv"), Path(f"{prefix}.html")]
+    paths[0].write_text(report_json(report), encoding="utf-8")
+    paths[1].write_text(report_csv(report), encoding="utf-8", newline="")
+    paths[2].write_text(report_html(report), encoding="utf-8")
+    return paths
+
+
+def _write_errors(repo: Repository, job_id: str, path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["row", "id", "error"])
+        w.writeheader()
+        offset = 0
+        while batch := repo.errors(job_id, offset, 5000):
+            w.writerows(batch)
+            offset += len(batch)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.chunk_rows:
+        settings = settings.model_copy(update={"batch_chunk_rows": args.chunk_rows})
+    if not args.input.is_file():
+        _say(f"error: {args.input} is not a file")
+        return 2
+    try:
+        fmt_in = detect_format(args.input, args.input_format)
+        fmt_out = detect_format(args.output, args.output_format)
+    except UnsupportedFormat as exc:
+        _say(f"error: {exc}")
+        return 2
+    mapping = ColumnMapping(text=args.text_col, id=args.id_col, language=args.language_col,
+                            metadata=parse_metadata_spec(args.meta))
+    state = args.state or Path(f"{args.output}.tpstate.db")
+    if args.restart:
+        _remove_sqlite(state)
+    engine = make_engine(f"sqlite:///{state}")
+    repo = Repository(engine)
+    started = time.perf_counter()
+    try:
+        try:
+            ds = _dataset(repo, args, fmt_in, mapping, settings)
+        except (MalformedFile, MappingError) as exc:
+            _say(f"error: {args.input}: {exc}")
+            return 2
+        job = _job(repo, ds, args)
+        if job.status != "completed":
+            done_before = job.rows_done
+            if done_before:
+                _say(f"resuming: {done_before} of {job.total_rows} rows already scored")
+            pipeline = AnalysisPipeline.from_settings(settings)
+            started = time.perf_counter()  # the rate excludes reading the file and loading models
+            owner = f"cli-{os.getpid()}"
+            repo.claim(job.id, owner, settings.job_lease_seconds, force=True)
+            with _progress("scoring", job.total_rows, done_before, args.no_progress) as bar:
+                try:
+                    outcome = run_job(repo, job.id, owner, pipeline, settings, progress=bar.update)
+                except KeyboardInterrupt:
+                    repo.release(job.id, owner)
+                    bar.close()
+                    done = repo.get_job(job.id).rows_done
+                    _say(f"\ninterrupted: {done} of {job.total_rows} rows saved; run the same command to resume")
+                    return 130
+            if outcome != "completed":
+                _say(f"error: job ended as {outcome}: {repo.get_job(job.id).message}")
+                return 1
+            scored_now = job.total_rows - done_before
+        else:
+            scored_now = 0
+        job = repo.get_job(job.id)
+        n = write_output(args.output, fmt_out, json.loads(ds.columns_json), repo.iter_export(job.id, ds.id))
+        elapsed = time.perf_counter() - started
+        reports = [] if args.no_report else _write_reports(
+            repo, job, args.report or args.output.with_suffix("").with_name(args.output.stem + ".themes"))
+        if args.errors_out:
+            _write_errors(repo, job.id, args.errors_out)
+        rate = f", {scored_now / elapsed:.0f} rows/s" if scored_now and elapsed > 0 else ""
+        _say(f"wrote {n} rows to {args.output} ({n - job.n_errors} scored, {job.n_errors} rejected{rate})")
+        for e in repo.errors(job.id, 0, 5):
+            _say(f"  rejected row {e['row']} (id {e['id']}): {e['error']}")
+        if job.n_errors > 5:
+            _say(f"  ... {job.n_errors - 5} more; see tp_status/tp_error in the output"
+                 + ("" if args.errors_out else " or use --errors-out"))
+        for p in reports:
+            _say(f"themes report: {p}")
+        if job.message:
+            _say(f"note: {job.message}")
+    finally:
+        engine.dispose()
+    if not args.keep_state:
+        _remove_sqlite(state)
+    return 0

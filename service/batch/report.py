@@ -1,0 +1,127 @@
+"""The themes report of a scored dump: what the comments are about and how customers feel.
+
+Two parts: (1) aggregates over every scored row — languages, sentiment, and the touchpoint
+themes the pipeline assigned per comment, with counts and mean sentiment; (2) a clustering step
+(``service.themes.cluster_comments``) over an even sample of the scored comments (bounded by
+``settings.themes_report_max_comments`` so memory stays bounded on million-row dumps).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from service.config import Settings
+from service.storage import Repository
+from service.storage.models import Dataset, Job, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class _ThemeAgg:
+    __slots__ = ("label", "touchpoint", "count", "scored", "score_sum", "negative", "examples")
+
+    def __init__(self, label: str, touchpoint: str | None) -> None:
+        self.label, self.touchpoint = label, touchpoint
+        self.count = self.scored = self.negative = 0
+        self.score_sum = 0.0
+        self.examples: list[str] = []
+
+
+def _to_plain(obj: Any) -> Any:
+    """Whatever ``cluster_comments`` returns (pydantic model, dataclass, dict) as JSON-ready data."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _to_plain(asdict(obj))
+    if hasattr(obj, "to_dict"):
+        return _to_plain(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def _cluster(texts: list[str], languages: list[str], sentiments: list[Any],
+             n_themes: int | None) -> tuple[Any, str | None]:
+    """Run the themes library's clustering if it is installed; (clusters, note)."""
+    try:
+        from service.themes import cluster_comments  # noqa: PLC0415 - optional component
+    except ImportError:
+        return None, "clustering unavailable: service.themes.cluster_comments is not installed"
+    if len(texts) < 2:
+        return None, "clustering skipped: fewer than 2 scored comments"
+    return _to_plain(cluster_comments(texts, languages, sentiments, n_themes=n_themes)), None
+
+
+def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Settings,
+                 n_themes: int | None = None) -> dict[str, Any]:
+    import json
+
+    mapping = json.loads(dataset.mapping_json)
+    text_col = mapping.get("text")
+    n_ok = max(0, job.rows_done - job.n_errors)
+    step = max(1, math.ceil(n_ok / settings.themes_report_max_comments))
+    languages: Counter[str] = Counter()
+    sentiments: Counter[str] = Counter()
+    themes: dict[str, _ThemeAgg] = {}
+    sample_texts: list[str] = []
+    sample_langs: list[str] = []
+    sample_sents: list[Any] = []
+    rows = ok = errors = 0
+    for batch in repo.iter_export(job.id, dataset.id):
+        for row in batch:
+            rows += 1
+            r = row.result
+            if r is None:
+                continue
+            if r["status"] != "ok":
+                errors += 1
+                continue
+            ok += 1
+            languages[r["language"] or "und"] += 1
+            sentiments[r["sentiment"] or "unscored"] += 1
+            text = str(row.record.get(text_col, ""))
+            for t in r["themes"]:
+                agg = themes.get(t["theme_id"]) or themes.setdefault(
+                    t["theme_id"], _ThemeAgg(t.get("label") or t["theme_id"], t.get("touchpoint")))
+                agg.count += 1
+                if r["sentiment_score"] is not None:
+                    agg.scored += 1
+                    agg.score_sum += r["sentiment_score"]
+                agg.negative += r["sentiment"] == "negative"
+                if len(agg.examples) < 3:
+                    agg.examples.append(text[:300])
+            if (ok - 1) % step == 0 and len(sample_texts) < settings.themes_report_max_comments:
+                sample_texts.append(text)
+                sample_langs.append(r["language"] or "und")
+                sample_sents.append(r["sentiment"])
+    assigned = [
+        {"theme_id": tid, "label": a.label, "touchpoint": a.touchpoint, "count": a.count,
+         "share": round(a.count / ok, 4) if ok else 0.0,
+         "mean_sentiment": round(a.score_sum / a.scored, 4) if a.scored else None,
+         "negative_share": round(a.negative / a.scored, 4) if a.scored else None,
+         "examples": a.examples}
+        for tid, a in sorted(themes.items(), key=lambda kv: (-kv[1].count, kv[0]))
+    ]
+    try:
+        clusters, note = _cluster(sample_texts, sample_langs, sample_sents, n_themes)
+    except Exception as exc:  # a clustering failure must not cost the aggregates
+        log.exception("clustering failed")
+        clusters, note = None, f"clustering failed: {exc}"
+    return {
+        "job_id": job.id, "dataset": dataset.name, "generated_at": utcnow().isoformat() + "Z",
+        "rows": rows, "scored": ok, "errors": errors,
+        "languages": dict(languages.most_common()), "sentiment": dict(sentiments.most_common()),
+        "assigned_themes": assigned,
+        "clustering": {"sampled_comments": len(sample_texts), "result": clusters},
+        "clustering_note": note,
+    }

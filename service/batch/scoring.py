@@ -1,0 +1,75 @@
+"""Score one chunk of stored rows through :class:`AnalysisPipeline` (the API's code path).
+
+Every input row yields exactly one result row: unparseable or unusable rows come back with
+status 'error' and the reason; a pipeline failure on a chunk is retried row by row so that one
+pathological comment cannot abort the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from service.batch.columns import ColumnMapping, comment_id_of, to_comment
+from service.pipeline import AnalysisPipeline
+from service.schemas import CommentIn, CommentResult
+
+log = logging.getLogger(__name__)
+
+
+def _error(cid: str | None, reason: str) -> dict[str, Any]:
+    return {"comment_id": cid, "status": "error", "error": reason, "language": None,
+            "language_confidence": None, "sentiment": None, "sentiment_score": None,
+            "p_negative": None, "p_neutral": None, "p_positive": None, "themes_json": "[]"}
+
+
+def result_row(r: CommentResult) -> dict[str, Any]:
+    """Flatten a CommentResult into the stored/exported columns."""
+    if r.status == "error":
+        return _error(r.id, r.error or "invalid comment")
+    s = r.sentiment
+    probs = s.probabilities if s else {}
+    return {
+        "comment_id": r.id, "status": "ok", "error": None,
+        "language": r.language.code if r.language else None,
+        "language_confidence": r.language.confidence if r.language else None,
+        "sentiment": s.label if s else None, "sentiment_score": s.score if s else None,
+        "p_negative": probs.get("negative"), "p_neutral": probs.get("neutral"), "p_positive": probs.get("positive"),
+        "themes_json": json.dumps([t.model_dump() for t in r.themes], ensure_ascii=True),
+    }
+
+
+def _analyze_robust(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[dict[str, Any]]:
+    try:
+        return [result_row(r) for r in pipeline.analyze(comments)]
+    except Exception:
+        if len(comments) == 1:
+            log.exception("analysis failed for comment %r", comments[0].id)
+            return [_error(comments[0].id, "analysis failed for this comment (internal error; see server logs)")]
+        log.warning("analysis failed on a chunk of %d; retrying one by one", len(comments), exc_info=True)
+        return [row for c in comments for row in _analyze_robust(pipeline, [c])]
+
+
+def score_rows(
+    pipeline: AnalysisPipeline, mapping: ColumnMapping, rows: Sequence[tuple[int, dict[str, Any], str | None]]
+) -> list[dict[str, Any]]:
+    """One result per input row, in input order, each carrying its ``row_idx``."""
+    out: list[dict[str, Any] | None] = [None] * len(rows)
+    todo: list[int] = []
+    comments: list[CommentIn] = []
+    for k, (row_idx, record, problem) in enumerate(rows):
+        if problem is not None:
+            out[k] = _error(comment_id_of(record, row_idx, mapping) or None, problem)
+            continue
+        c = to_comment(record, row_idx, mapping)
+        if isinstance(c, str):
+            out[k] = _error(comment_id_of(record, row_idx, mapping) or None, c)
+        else:
+            todo.append(k)
+            comments.append(c)
+    if comments:
+        for k, res in zip(todo, _analyze_robust(pipeline, comments)):
+            out[k] = res
+    return [{"row_idx": rows[k][0], **res} for k, res in enumerate(out) if res is not None]
