@@ -67,6 +67,23 @@ class Settings(BaseSettings):
         default=50_000, ge=100, description="Comments sampled (evenly) for the clustering step of a themes report."
     )
 
+    # --- themes (service/themes) --------------------------------------------------------
+    themes_min_theme_size: int = Field(default=3, ge=1, description="A theme needs at least this many comments...")
+    themes_min_theme_share: float = Field(
+        default=0.01, ge=0.0, le=0.5, description="...and at least this share of the input (the larger wins)."
+    )
+    themes_max_themes: int = Field(default=30, ge=1, le=200, description="Upper bound for automatic and requested n_themes.")
+    themes_min_confidence: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Cosine to a theme centroid below this leaves a comment unassigned."
+    )
+    themes_fallback_min_similarity: float = Field(
+        default=0.3, ge=0.0, le=1.0,
+        description="Comments with no lexicon hit join their char n-gram neighbours' theme above this similarity.",
+    )
+    themes_model_cache_size: int = Field(
+        default=32, ge=1, description="Fitted theme models kept in memory for POST /v1/themes/assign (by model_id)."
+    )
+
     @property
     def sentiment_path(self) -> Path:
         return self.sentiment_model_dir or self.models_dir / "sentiment"
