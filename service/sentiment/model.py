@@ -1,0 +1,127 @@
+"""The sentiment encoder: a small BERT classifier, its tokenizer and its calibration temperature.
+
+One class serves both training-time evaluation and the API so that the numbers in the model
+card are produced by exactly the code that answers requests. The architecture is a plain
+``transformers`` ``BertForSequenceClassification`` loaded from a local folder only
+(``local_files_only=True``): nothing is ever fetched from a model hub.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from transformers import BertConfig, BertForSequenceClassification
+from transformers.utils import logging as hf_logging
+
+hf_logging.disable_progress_bar()  # load/save progress bars are noise in service logs
+
+LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+CONFIG_FILE = "config.json"
+TOKENIZER_FILE = "tokenizer.json"
+CALIBRATION_FILE = "calibration.json"
+
+
+def build_config(
+    vocab_size: int,
+    hidden_size: int = 256,
+    num_layers: int = 4,
+    num_heads: int = 4,
+    intermediate_size: int = 768,
+    max_length: int = 128,
+    dropout: float = 0.1,
+) -> BertConfig:
+    """A compact BERT config; sizes were chosen to train in ~20 min on 2 shared CPU cores."""
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_length,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        type_vocab_size=1,
+        pad_token_id=0,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Index batches of similar length: padding (wasted compute) is what makes CPU inference slow."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class SentimentModel:
+    """Tokenizer + encoder + temperature; ``predict_proba`` gives calibrated 3-class probabilities."""
+
+    def __init__(self, tokenizer: Tokenizer, model: BertForSequenceClassification, temperature: float = 1.0) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.temperature = float(temperature)
+        self.max_length = int(model.config.max_position_embeddings)
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.no_padding()
+
+    # -- persistence --------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path) -> "SentimentModel":
+        tokenizer = Tokenizer.from_file(str(path / TOKENIZER_FILE))
+        model = BertForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        model.eval()
+        calibration = json.loads((path / CALIBRATION_FILE).read_text()) if (path / CALIBRATION_FILE).exists() else {}
+        return cls(tokenizer, model, calibration.get("temperature", 1.0))
+
+    def save(self, path: Path, fp16: bool = True, extra: dict | None = None) -> None:
+        """Weights in fp16 safetensors (half the size; inference upcasts to fp32 on load)."""
+        path.mkdir(parents=True, exist_ok=True)
+        dtype = torch.float16 if fp16 else torch.float32
+        to_save = BertForSequenceClassification(self.model.config)
+        to_save.load_state_dict(self.model.state_dict())
+        to_save.to(dtype).save_pretrained(path, safe_serialization=True)
+        self.tokenizer.no_truncation()
+        self.tokenizer.save(str(path / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(self.max_length)
+        (path / CALIBRATION_FILE).write_text(json.dumps({"temperature": self.temperature, **(extra or {})}, indent=2) + "\n")
+
+    # -- inference ----------------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Raw logits, computed in length-sorted batches and returned in input order."""
+        ids = self.encode(texts)
+        out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+                width = max(len(ids[i]) for i in batch)
+                input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
+                out[batch] = self.model(input_ids=input_ids, attention_mask=mask).logits.float().numpy()
+        self.model.train(was_training)
+        return out
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Temperature-calibrated probabilities, columns in ``LABELS`` order."""
+        if not texts:
+            return np.zeros((0, len(LABELS)), dtype=np.float64)
+        return softmax(self.logits(texts, batch_size).astype(np.float64), self.temperature)

@@ -1,0 +1,80 @@
+"""Comment- and sentence-level sentiment for the pipeline's sentiment stage.
+
+The comment label comes from the model applied to the whole comment (what it was trained on);
+each sentence is scored separately as well, so mixed comments ("friendly staff, but I waited
+an hour") expose both sides. All comments and sentences of a request go through the encoder
+in one length-sorted, batched pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from service.schemas import SentenceSentiment, SentimentOut
+from service.sentiment.model import LABELS, SentimentModel
+from service.sentiment.sentences import SentenceSplitter
+
+_DECIMALS = 6  # rounding makes outputs byte-identical across batch compositions
+
+
+def model_version(path: Path) -> str:
+    """'sentiment-bert-<first 12 hex of the weights' sha256>': changes whenever the weights do."""
+    digest = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()[:12]
+    return f"sentiment-bert-{digest}"
+
+
+def _probabilities(row: np.ndarray) -> dict[str, float]:
+    p = np.round(row, _DECIMALS)
+    p[int(np.argmax(p))] += 1.0 - float(p.sum())  # keep the rounded values summing to 1
+    return {label: float(max(0.0, v)) for label, v in zip(LABELS, p)}
+
+
+def _score(probabilities: dict[str, float]) -> float:
+    return float(min(1.0, max(-1.0, round(probabilities["positive"] - probabilities["negative"], _DECIMALS))))
+
+
+def _label(probabilities: dict[str, float]) -> str:
+    return max(LABELS, key=lambda label: probabilities[label])
+
+
+class SentimentScorer:
+    """``fit`` is loading; ``transform(texts, languages)`` -> one ``SentimentOut`` per text."""
+
+    def __init__(self, model: SentimentModel, version: str, batch_size: int = 64, max_sentences: int = 50) -> None:
+        self.model = model
+        self.version = version
+        self.batch_size = batch_size
+        self.max_sentences = max_sentences
+        self.splitter = SentenceSplitter()
+
+    def transform(self, texts: Sequence[str], languages: Sequence[str]) -> list[SentimentOut]:
+        """``languages`` is accepted for the stage protocol; the encoder is multilingual and
+        scores 'und' or other-language comments too (reported as such by the language stage)."""
+        if len(texts) != len(languages):
+            raise ValueError("texts and languages must have the same length")
+        spans = [s[: self.max_sentences] for s in self.splitter.split(texts)]
+        # Unique strings only: a one-sentence comment is scored once for both levels.
+        unique: dict[str, int] = {}
+        for text, sents in zip(texts, spans):
+            unique.setdefault(text, len(unique))
+            for s in sents:
+                unique.setdefault(s.text, len(unique))
+        proba = self.model.predict_proba(list(unique), self.batch_size)
+
+        out: list[SentimentOut] = []
+        for text, sents in zip(texts, spans):
+            p = _probabilities(proba[unique[text]])
+            sentences = []
+            for s in sents:
+                sp = _probabilities(proba[unique[s.text]])
+                sentences.append(SentenceSentiment(
+                    text=s.text, start=s.start, end=s.end, label=_label(sp), score=_score(sp), probabilities=sp
+                ))
+            out.append(SentimentOut(
+                label=_label(p), score=_score(p), probabilities=p, sentences=sentences, model_version=self.version
+            ))
+        return out

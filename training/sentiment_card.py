@@ -1,0 +1,171 @@
+"""Render models/sentiment/MODEL_CARD.md from metrics.json (numbers are never typed by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+
+def fmt_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table; floats shown with 3 decimals."""
+    def cell(v: object) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+LANG_NAMES = {"sv": "Swedish", "da": "Danish", "fi": "Finnish", "en": "English"}
+
+# Provenance and licence as stated in each ../shared/data/*/SOURCE.txt.
+PROVENANCE: list[tuple[str, str, str, str]] = [
+    ("trustpilot_sv_2025", "sv", "Trustpilot reviews scraped 2025 (TeaElming/trustpilot-scraper); label3 from stars",
+     "**none stated** (scraped user content; research/evaluation only)"),
+    ("trustpilot_sv_neutral_2023", "sv", "Trustpilot 3-star reviews (gilleti/trustpilot-scraper) = neutral",
+     "**none stated** (scraped user content; research/evaluation only)"),
+    ("swe_sentiment_emoji", "sv", "Swedish tweets/YouTube comments with emoji (Berggren 2023)",
+     "none formal; README: free for research or hobby projects"),
+    ("trustpilot_da_sentida", "da", "Danish Trustpilot reviews, Sentida TP2 validation set (1,2,4,5 stars)",
+     "**none stated** (contact authors for commercial use)"),
+    ("sam_da_social", "da", "SAM: Danish news/social-media comments, valence -2..2",
+     "CC BY 4.0, but the same data is also published as CC BY-NC-SA 4.0: treat as non-commercial"),
+    ("lcc_sentiment_da", "da", "Leipzig corpora sentences with AFINN-style valence (F. Å. Nielsen)", "CC BY"),
+    ("europarl_sentiment_da", "da", "Europarl sentences with valence (F. Å. Nielsen)", "**none stated**"),
+    ("xed_emotion", "fi, en", "XED movie subtitles (Helsinki-NLP); polarity derived from emotions", "CC BY 4.0"),
+    ("scandisent_mt", "en", "ScandiSent Trustpilot reviews machine-translated to English (binary)",
+     "**none stated** (scraped reviews; research use only)"),
+    ("semeval_absa_en", "en", "SemEval 2014-16 ABSA review sentences, single-polarity sentences only",
+     "**none stated** (released for research via META-SHARE)"),
+]
+
+
+def _lang_table(metrics: dict) -> str:
+    rows = []
+    for lang, m in metrics["model"]["by_language"].items():
+        b = metrics["bow_baseline"]["by_language"][lang]
+        win = "yes" if m["macro_f1"] > b["macro_f1"] else "**no**"
+        rows.append([f"{LANG_NAMES[lang]} ({lang})", m["n"], m["accuracy"], m["macro_f1"], b["accuracy"], b["macro_f1"], win])
+    o, ob = metrics["model"]["overall"], metrics["bow_baseline"]["overall"]
+    rows.append(["all", o["n"], o["accuracy"], o["macro_f1"], ob["accuracy"], ob["macro_f1"],
+                 "yes" if o["macro_f1"] > ob["macro_f1"] else "**no**"])
+    return fmt_table(["language", "test n", "model acc", "model macro-F1", "BoW acc", "BoW macro-F1", "model better (F1)"], rows)
+
+
+def _source_table(metrics: dict) -> str:
+    rows = []
+    for source, m in metrics["model"]["by_source"].items():
+        b = metrics["bow_baseline"]["by_source"][source]
+        length = metrics["length_only_baseline"]["by_source"][source]
+        rows.append([source, m["n"], m["accuracy"], m["macro_f1"], b["accuracy"], b["macro_f1"], length["accuracy"]])
+    return fmt_table(["test source", "n", "model acc", "model macro-F1", "BoW acc", "BoW macro-F1", "length-only acc"], rows)
+
+
+def _length_table(metrics: dict) -> str:
+    rows = []
+    for lang, buckets in metrics["model"]["by_language_length"].items():
+        for bucket, m in buckets.items():
+            b = metrics["bow_baseline"]["by_language_length"][lang][bucket]
+            length = metrics["length_only_baseline"]["by_language_length"][lang][bucket]
+            rows.append([lang, bucket, m["n"], m["accuracy"], m["macro_f1"], b["accuracy"], b["macro_f1"], length["accuracy"]])
+    return fmt_table(["lang", "chars", "n", "model acc", "model macro-F1", "BoW acc", "BoW macro-F1", "length-only acc"], rows)
+
+
+def render(metrics: dict) -> str:
+    training = metrics.get("training", {})
+    cal = metrics["calibration"]
+    size = metrics["model_size"]
+    langs_lost = [
+        LANG_NAMES[lang] for lang, m in metrics["model"]["by_language"].items()
+        if m["macro_f1"] <= metrics["bow_baseline"]["by_language"][lang]["macro_f1"]
+    ]
+    verdict = (
+        "The transformer beats the bag-of-words baseline on macro-F1 in every language."
+        if not langs_lost
+        else f"The transformer does **not** beat the bag-of-words baseline on macro-F1 in: {', '.join(langs_lost)}."
+    )
+    provenance = fmt_table(["dataset", "lang", "what", "licence"], [list(p) for p in PROVENANCE])
+    files = ", ".join(f"`{k}` {v} MiB" for k, v in size["files_mib"].items())
+    return f"""# Touchpoints sentiment model
+
+Three-class sentiment (negative / neutral / positive) for customer-survey comments in Swedish,
+Danish, Finnish and English. `score = P(positive) - P(negative)` in [-1, 1]. The service also
+scores every sentence (spaCy `sentencizer`) so a comment praising staff but complaining about
+waiting carries both.
+
+*Generated by `{metrics['command']}` from `metrics.json`; do not edit by hand.*
+Rebuild everything (CPU only, no downloads): `{training.get('command', 'python -m training.train_sentiment')}`.
+
+## Model
+
+- Architecture: `transformers` `BertForSequenceClassification`, trained **from scratch** (no multilingual
+  pre-trained encoder with weights is installable offline): {size['parameters'] / 1e6:.2f}M parameters,
+  WordPiece tokenizer (lower-cased, accents kept) trained on the training split only; inputs truncated to
+  the first 128 tokens.
+- Training: {training.get('epochs', '?')} epochs, seed {training.get('seed', '?')}, AdamW + linear warm-up/decay,
+  square-root inverse-frequency class weights, length-bucketed batches; best epoch by dev macro-F1.
+  Wall time {training.get('train_seconds', '?')} s on 2 shared CPU cores.
+- Calibration: temperature scaling on the dev split, T = {cal['temperature']}; expected calibration error on
+  test {cal['test_ece_uncalibrated']} before → {cal['test_ece_calibrated']} after.
+- Files (weights stored as fp16 safetensors, loaded as fp32): {files}.
+
+## Data and licences
+
+Splits are deterministic: texts are de-duplicated across all sources (case/whitespace-insensitive; the
+SemEval editions and the two Swedish Trustpilot sets overlap), then each row goes to train / dev / test by
+a SHA-1 hash of `dataset:id` (`training/data.py::split_of`, 80/10/10). Dev and test rows are never
+used to fit weights; dev is used only for epoch selection and the temperature.
+
+{provenance}
+
+**Several sources are scraped reviews with no stated licence** (both Swedish Trustpilot sets, the Danish
+Trustpilot set, ScandiSent-mt, SemEval ABSA, Europarl-da). They are used here for research / internal
+evaluation; the shipped weights are derived from them, so get legal sign-off before any external
+distribution. SAM is effectively non-commercial (CC BY-NC-SA copy).
+
+Label mapping: stars 1-2 negative, 3 neutral, 4-5 positive; SAM/LCC/Europarl valence sign; XED
+polarity: joy/trust → positive, anger/disgust/fear/sadness → negative, the native neutral sets → neutral,
+'ambiguous' dropped; SemEval sentences with one polarity only ('mixed', 'conflict', 'none' dropped);
+ScandiSent-mt and the Danish Trustpilot set have no neutral class. The lower-cased duplicate Danish
+Trustpilot file is not used (its only extra, 3-star reviews, has no casing/punctuation and would teach the
+model that lower-case text is neutral).
+
+Per-epoch sampling: large or weak sources are re-sampled each epoch (caps {training.get('epoch_caps', {})}),
+so English MT reviews and subtitles do not drown the customer-review data.
+
+**Finnish is thin.** The only Finnish sentiment data is XED movie subtitles: native annotation
+(train/dev/test) plus annotation-projected lines (training only, capped, never evaluated because the
+labels are noisy). Finnish customer-feedback vocabulary (toimitus, asiakaspalvelu, ...) is therefore barely
+seen in training, and the Finnish test numbers measure subtitles, not survey comments. Treat Finnish
+scores as low-confidence; the tests only check unambiguous Finnish praise and complaints.
+
+## Results on the held-out test split
+
+Baseline "BoW" = TF-IDF word 1-2-grams + LogisticRegression (balanced classes) fitted on the same
+training rows. {verdict}
+
+{_lang_table(metrics)}
+
+By test source (the "length-only" column is a per-source logistic regression on log text length: the
+data README warns that length alone predicts the label on the binary review sets):
+
+{_source_table(metrics)}
+
+By text length (characters) - survey answers are mostly under 100 characters:
+
+{_length_table(metrics)}
+
+## Limitations
+
+- Neutral is the weakest class: the Danish and English review sets have no neutral gold, and the
+  neutral examples that exist (3-star reviews, subtitles, news comments) differ from neutral survey answers.
+- Trained from scratch on ~100k rows: no world knowledge, sarcasm and negation scope are weak; rare
+  words fall back to sub-word pieces.
+- Text beyond 128 tokens is ignored at comment level; sentence-level scores cover long comments.
+- Domains: reviews, social media, subtitles, news comments; no real survey answers were available.
+"""
+
+
+def write_card(model_dir: Path, metrics: dict) -> Path:
+    path = model_dir / "MODEL_CARD.md"
+    path.write_text(render(metrics))
+    return path

@@ -1,0 +1,221 @@
+"""Build the shipped sentiment model (models/sentiment/) from ../shared/data, on CPU.
+
+    python -m training.train_sentiment            # full build, ~20-25 min on 2 CPU cores
+    python -m training.train_sentiment --max-rows-per-source 200 --epochs 1 --output-dir /tmp/s  # smoke
+
+Steps: load + de-duplicate + hash-split (training/sentiment_data.py) -> WordPiece tokenizer
+on train texts -> compact BERT trained from scratch (no multilingual pre-trained encoder is
+available offline) -> temperature fitted on the dev split -> evaluation of the model, a
+TF-IDF + LogisticRegression baseline and a length-only baseline on the test split ->
+metrics.json + MODEL_CARD.md. Dev and test rows are never used for fitting weights.
+
+Deterministic: fixed seeds, hash splits, per-epoch sampling from a seeded RNG, 2 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import BertForSequenceClassification
+
+from service.sentiment.model import LABELS, SentimentModel, build_config, softmax
+from training.data import REPO_ROOT
+from training.eval_sentiment import evaluate_model_dir
+from training.sentiment_data import Example, describe, load_examples
+from training.sentiment_tokenizer import train_tokenizer
+
+DEFAULT_OUTPUT = REPO_ROOT / "models" / "sentiment"
+# Per-epoch caps: large or weak sources are re-sampled each epoch instead of dominating it.
+# English MT reviews and subtitle lines are plentiful; the customer-review sets are kept whole.
+EPOCH_CAPS: dict[str, int] = {
+    "scandisent_mt": 7000,
+    "xed_en_native": 4000,
+    "xed_fi_native": 9000,
+    "xed_fi_projected": 1500,
+}
+
+
+def epoch_sample(train: Sequence[Example], caps: dict[str, int], rng: random.Random) -> list[Example]:
+    """All rows of uncapped sources plus a fresh random subset of each capped source."""
+    by_source: dict[str, list[Example]] = {}
+    for ex in train:
+        by_source.setdefault(ex.source, []).append(ex)
+    sample: list[Example] = []
+    for source in sorted(by_source):
+        rows = by_source[source]
+        cap = caps.get(source)
+        sample.extend(rng.sample(rows, cap) if cap is not None and len(rows) > cap else rows)
+    return sample
+
+
+def class_weights(examples: Sequence[Example]) -> torch.Tensor:
+    """Square-root inverse frequency: lifts the rarer neutral/negative classes without over-shooting."""
+    counts = Counter(e.label for e in examples)
+    total = sum(counts.values())
+    w = [math.sqrt(total / (len(LABELS) * max(counts.get(label, 0), 1))) for label in LABELS]
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def make_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar-length rows (sorted within random pools of ``pool`` batches)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    chunk = batch_size * pool
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
+    """Temperature minimising dev NLL (Guo et al. 2017); one scalar, so accuracy is unchanged.
+
+    A dense grid over log T (0.05..20) instead of a gradient solver: deterministic and cannot diverge.
+    """
+    z = logits.astype(np.float64)
+    best_t, best_nll = 1.0, float("inf")
+    for t in np.exp(np.linspace(np.log(0.05), np.log(20.0), 801)):
+        p = softmax(z, float(t))
+        nll = -float(np.mean(np.log(p[np.arange(len(gold)), gold] + 1e-12)))
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def _macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score  # noqa: PLC0415
+
+    return float(f1_score(gold, pred, average="macro"))
+
+
+def train(args: argparse.Namespace) -> Path:
+    t0 = time.perf_counter()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+    data = load_examples(args.max_rows_per_source)
+    train_rows, dev_rows = data["train"], data["dev"]
+    print(f"rows: train {len(train_rows)} dev {len(dev_rows)} test {len(data['test'])}", flush=True)
+    print("train by source:", json.dumps(describe(train_rows)), flush=True)
+
+    tokenizer = train_tokenizer((e.text for e in train_rows), vocab_size=args.vocab_size)
+    config = build_config(
+        tokenizer.get_vocab_size(), args.hidden, args.layers, args.heads, args.intermediate, args.max_length
+    )
+    net = BertForSequenceClassification(config)
+    model = SentimentModel(tokenizer, net)
+    ids = {e.key: x for e, x in zip(train_rows, model.encode([e.text for e in train_rows]))}
+    label_idx = {label: i for i, label in enumerate(LABELS)}
+
+    rng = random.Random(args.seed)
+    samples = [epoch_sample(train_rows, EPOCH_CAPS, rng) for _ in range(args.epochs)]
+    batches_per_epoch = [math.ceil(len(s) / args.batch_size) for s in samples]
+    total_steps = sum(batches_per_epoch)
+    warmup = max(1, int(0.06 * total_steps))
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(samples[0]))
+    print(f"model: {sum(p.numel() for p in net.parameters()) / 1e6:.2f}M params, vocab {config.vocab_size}, "
+          f"{args.epochs} epochs x ~{len(samples[0])} rows = {total_steps} steps", flush=True)
+
+    dev_gold = np.array([label_idx[e.label] for e in dev_rows])
+    best_f1, best_state = -1.0, None
+    step = 0
+    for epoch, sample in enumerate(samples):
+        net.train()
+        seqs = [ids[e.key] for e in sample]
+        y_all = [label_idx[e.label] for e in sample]
+        t_epoch, running = time.perf_counter(), 0.0
+        for b, batch in enumerate(make_batches([len(s) for s in seqs], args.batch_size, rng)):
+            width = max(len(seqs[i]) for i in batch)
+            x = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros_like(x)
+            for r, i in enumerate(batch):
+                x[r, : len(seqs[i])] = torch.tensor(seqs[i])
+                mask[r, : len(seqs[i])] = 1
+            y = torch.tensor([y_all[i] for i in batch])
+            loss = loss_fn(net(input_ids=x, attention_mask=mask).logits, y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            running = 0.98 * running + 0.02 * loss.item() if b else loss.item()
+            if b % 200 == 0:
+                rate = (b + 1) * args.batch_size / (time.perf_counter() - t_epoch)
+                print(f"epoch {epoch + 1} step {b}/{batches_per_epoch[epoch]} loss {running:.3f} "
+                      f"({rate:.0f} rows/s, {time.perf_counter() - t0:.0f}s)", flush=True)
+        dev_logits = model.logits([e.text for e in dev_rows], args.eval_batch_size)
+        f1 = _macro_f1(dev_gold, dev_logits.argmax(1))
+        print(f"epoch {epoch + 1} done in {time.perf_counter() - t_epoch:.0f}s: dev macro-F1 {f1:.4f}", flush=True)
+        if f1 > best_f1:
+            best_f1, best_state = f1, {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    assert best_state is not None
+    net.load_state_dict(best_state)
+    dev_logits = model.logits([e.text for e in dev_rows], args.eval_batch_size)
+    model.temperature = fit_temperature(dev_logits, dev_gold)
+    train_seconds = time.perf_counter() - t0
+    print(f"temperature {model.temperature:.3f}; trained in {train_seconds:.0f}s", flush=True)
+
+    out = args.output_dir
+    model.save(out, fp16=True, extra={
+        "fitted_on": "dev split",
+        "dev_macro_f1": round(best_f1, 4),
+        "training": {
+            "command": "python -m training.train_sentiment " + " ".join(args.argv),
+            "seed": args.seed, "epochs": args.epochs, "train_seconds": round(train_seconds, 1),
+            "epoch_caps": EPOCH_CAPS,
+            "train_rows_by_source": describe(train_rows),
+        },
+    })
+    if not args.skip_eval:
+        evaluate_model_dir(out, data, card=True, batch_size=args.eval_batch_size)
+    print(f"done in {time.perf_counter() - t0:.0f}s -> {out}", flush=True)
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT)
+    ap.add_argument("--max-rows-per-source", type=int, default=None, help="first N usable rows per file (tests)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--eval-batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--vocab-size", type=int, default=12000)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--intermediate", type=int, default=768)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-eval", action="store_true", help="do not write metrics.json / MODEL_CARD.md")
+    args = ap.parse_args(argv)
+    args.argv = [a for a in (argv if argv is not None else __import__("sys").argv[1:])]
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
