@@ -115,8 +115,10 @@ def _write_errors(repo: Repository, job_id: str, path: Path) -> None:
             offset += len(batch)
 
 
-def run_score(args: argparse.Namespace) -> int:
-    settings = get_settings()
+def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None,
+              settings: Settings | None = None) -> int:
+    """Exit status: 0 done (bad rows are reported, not fatal), 1 job failed, 2 unusable input, 130 interrupted."""
+    settings = settings or get_settings()
     if args.chunk_rows:
         settings = settings.model_copy(update={"batch_chunk_rows": args.chunk_rows})
     if not args.input.is_file():
@@ -147,7 +149,7 @@ def run_score(args: argparse.Namespace) -> int:
             done_before = job.rows_done
             if done_before:
                 _say(f"resuming: {done_before} of {job.total_rows} rows already scored")
-            pipeline = AnalysisPipeline.from_settings(settings)
+            pipeline = pipeline or AnalysisPipeline.from_settings(settings)
             started = time.perf_counter()  # the rate excludes reading the file and loading models
             owner = f"cli-{os.getpid()}"
             repo.claim(job.id, owner, settings.job_lease_seconds, force=True)

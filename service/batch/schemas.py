@@ -1,0 +1,58 @@
+"""Response/request models of the dataset and job API (``service/api/routes_jobs.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobStatus = Literal["pending", "running", "completed", "failed"]
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    format: str
+    rows: int = Field(description="Data rows accepted (bad ones included: they are reported per row).")
+    unparseable_rows: int = Field(description="Rows the reader could not parse (wrong field count, bad JSON).")
+    columns: list[str]
+    mapping: dict[str, Any] = Field(description="Resolved columns for text, id, language hint and metadata.")
+    created_at: datetime
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str
+    n_themes: int | None = Field(default=None, ge=2, le=200, description="Clusters in the themes report.")
+
+
+class JobOut(BaseModel):
+    id: str
+    dataset_id: str
+    status: JobStatus
+    total_rows: int
+    rows_done: int
+    progress: float = Field(ge=0.0, le=1.0)
+    errors: int = Field(description="Rows rejected so far (see /errors).")
+    attempts: int
+    message: str | None = None
+    models: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    links: dict[str, str]
+
+
+class RowError(BaseModel):
+    row: int = Field(description="1-based data row number in the uploaded file.")
+    id: str | None
+    error: str
+
+
+class JobErrorsOut(BaseModel):
+    job_id: str
+    total: int
+    offset: int
+    errors: list[RowError]
