@@ -13,7 +13,8 @@ from service import __version__
 from service.api.body_guard import BodyGuard
 from service.api.errors import install_error_handlers
 from service.api.request_id import RequestIdMiddleware
-from service.api import routes_comments
+from service.api import routes_themes
+from service.api import routes_comments, routes_jobs
 from service.config import Settings, get_settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import HealthOut, ReadyOut
@@ -33,7 +34,9 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
                 torch.set_num_threads(settings.torch_threads)
             app.state.pipeline = AnalysisPipeline.from_settings(settings)
         log.info("models loaded: %s", app.state.pipeline.components())
+        routes_jobs.start_jobs(app)
         yield
+        routes_jobs.stop_jobs(app)
 
     app = FastAPI(
         title="Touchpoints",
@@ -44,7 +47,8 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     app.state.settings = settings
     app.state.pipeline = pipeline
     install_error_handlers(app)
-    app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes,
+                       max_upload_bytes=settings.max_upload_bytes + 64 * 1024)  # + multipart framing
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: ids on every response
 
     @app.get("/healthz", response_model=HealthOut, tags=["ops"], summary="Process is up")
@@ -60,4 +64,6 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     app.include_router(routes_comments.router)
+    app.include_router(routes_themes.router)
+    app.include_router(routes_jobs.router)
     return app

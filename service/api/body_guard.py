@@ -13,9 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes if max_upload_bytes is not None else max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -24,13 +25,17 @@ class BodyGuard:
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
         declared = headers.get(b"content-length")
+        if "multipart/form-data" in ctype:
+            # File uploads are streamed and bounded by their own route, under their own (larger) limit.
+            if declared is not None and declared.isdigit() and int(declared) > self.max_upload_bytes:
+                await _reject(scope, send, 413, "payload_too_large",
+                              f"upload is {int(declared)} bytes; the limit is {self.max_upload_bytes}")
+                return
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _reject(scope, send, 413, "payload_too_large",
                           f"request body is {int(declared)} bytes; the limit is {self.max_bytes}")
-            return
-        if "multipart/form-data" in ctype:
-            # File uploads are streamed and bounded by their own route.
-            await self.app(scope, receive, send)
             return
 
         chunks: list[bytes] = []

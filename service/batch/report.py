@@ -51,15 +51,22 @@ def _to_plain(obj: Any) -> Any:
 
 
 def _cluster(texts: list[str], languages: list[str], sentiments: list[Any],
-             n_themes: int | None) -> tuple[Any, str | None]:
-    """Run the themes library's clustering if it is installed; (clusters, note)."""
+             n_themes: int | None, settings: Settings) -> tuple[Any, str | None]:
+    """Run the themes library's clustering if it is installed; (clusters, note).
+
+    The per-comment ``assignments`` of the library's report are dropped: they refer to the sample,
+    and each row's themes are already in the scored output.
+    """
     try:
         from service.themes import cluster_comments  # noqa: PLC0415 - optional component
     except ImportError:
         return None, "clustering unavailable: service.themes.cluster_comments is not installed"
     if len(texts) < 2:
         return None, "clustering skipped: fewer than 2 scored comments"
-    return _to_plain(cluster_comments(texts, languages, sentiments, n_themes=n_themes)), None
+    result = _to_plain(cluster_comments(texts, languages, sentiments, n_themes=n_themes, settings=settings))
+    if isinstance(result, dict):
+        result.pop("assignments", None)
+    return result, None
 
 
 def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Settings,
@@ -103,7 +110,8 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
             if (ok - 1) % step == 0 and len(sample_texts) < settings.themes_report_max_comments:
                 sample_texts.append(text)
                 sample_langs.append(r["language"] or "und")
-                sample_sents.append(r["sentiment"])
+                sample_sents.append({"label": r["sentiment"], "score": r["sentiment_score"]}
+                                    if r["sentiment"] else None)
     assigned = [
         {"theme_id": tid, "label": a.label, "touchpoint": a.touchpoint, "count": a.count,
          "share": round(a.count / ok, 4) if ok else 0.0,
@@ -113,7 +121,7 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
         for tid, a in sorted(themes.items(), key=lambda kv: (-kv[1].count, kv[0]))
     ]
     try:
-        clusters, note = _cluster(sample_texts, sample_langs, sample_sents, n_themes)
+        clusters, note = _cluster(sample_texts, sample_langs, sample_sents, n_themes, settings)
     except Exception as exc:  # a clustering failure must not cost the aggregates
         log.exception("clustering failed")
         clusters, note = None, f"clustering failed: {exc}"

@@ -32,6 +32,37 @@ def _first(d: dict[str, Any], *keys: str) -> Any:
     return next((d[k] for k in keys if d.get(k) is not None), None)
 
 
+def _mean(c: dict[str, Any]) -> float | None:
+    """A cluster's mean sentiment score, flat or under ``sentiment.mean_score`` (ThemeReport)."""
+    v = _first(c, "mean_sentiment", "sentiment_mean", "avg_sentiment")
+    if v is None and isinstance(c.get("sentiment"), dict):
+        v = c["sentiment"].get("mean_score")
+    return v if isinstance(v, (int, float)) else None
+
+
+def _negative_share(c: dict[str, Any]) -> float | None:
+    if c.get("negative_share") is not None:
+        return c["negative_share"]
+    sent = c.get("sentiment")
+    if isinstance(sent, dict) and sent.get("n_scored"):
+        return (sent.get("shares") or {}).get("negative")
+    return None
+
+
+def _keywords(c: dict[str, Any]) -> str:
+    kw = c.get("keywords")
+    if isinstance(kw, dict):
+        return "; ".join(f"{lang}: {', '.join(words)}" for lang, words in kw.items() if words)
+    if isinstance(kw, list):
+        return ", ".join(map(str, kw))
+    return ""
+
+
+def _examples(c: dict[str, Any]) -> list[str]:
+    reps = c.get("representative") or c.get("examples") or []
+    return [str(r.get("text", "")) if isinstance(r, dict) else str(r) for r in reps]
+
+
 def report_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, extrasaction="ignore")
@@ -44,15 +75,13 @@ def report_csv(report: dict[str, Any]) -> str:
     for t in report.get("assigned_themes", []):
         w.writerow({"section": "assigned_theme", "key": t["theme_id"], **t, "detail": " | ".join(t.get("examples", []))})
     for i, c in enumerate(_cluster_items(report)):
-        scalars = {k: v for k, v in c.items() if not isinstance(v, (list, dict))}
-        lists = {k: v for k, v in c.items() if isinstance(v, list)}
+        detail = {"keywords": _keywords(c), "examples": _examples(c)}
         w.writerow({
             "section": "cluster", "key": _first(c, "theme_id", "cluster_id", "id") or i,
             "label": _first(c, "label", "name", "title"), "touchpoint": c.get("touchpoint"),
             "count": _first(c, "size", "count", "n_comments"), "share": c.get("share"),
-            "mean_sentiment": _first(c, "mean_sentiment", "sentiment_mean", "avg_sentiment"),
-            "negative_share": c.get("negative_share"),
-            "detail": json.dumps({**{k: v for k, v in scalars.items()}, **lists}, ensure_ascii=False)[:2000],
+            "mean_sentiment": _mean(c), "negative_share": _negative_share(c),
+            "detail": json.dumps(detail, ensure_ascii=False)[:2000],
         })
     return buf.getvalue()
 
@@ -97,12 +126,21 @@ def report_html(report: dict[str, Any]) -> str:
         for t in report.get("assigned_themes", [])[:25]
     ]
     clusters = []
+    rows = []
     for i, c in enumerate(_cluster_items(report)[:25]):
         size = _first(c, "size", "count", "n_comments") or 0
-        mean = _first(c, "mean_sentiment", "sentiment_mean", "avg_sentiment")
+        mean = _mean(c)
         label = str(_first(c, "label", "name", "title") or f"cluster {i + 1}")
-        note = f"{size}" + (f", mean sentiment {mean:+.2f}" if isinstance(mean, (int, float)) else "")
-        clusters.append((label, float(size), note, _sentiment_colour(mean if isinstance(mean, (int, float)) else None)))
+        note = f"{size}" + (f", mean sentiment {mean:+.2f}" if mean is not None else "")
+        clusters.append((label, float(size), note, _sentiment_colour(mean)))
+        example = (_examples(c) or [""])[0]
+        rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(c.get('touchpoint') or 'discovered'))}"
+                    f"</td><td>{size}</td><td>{html.escape(_keywords(c))}</td>"
+                    f"<td>{html.escape(example[:200])}</td></tr>")
+    sampled = (report.get("clustering") or {}).get("sampled_comments")
+    cluster_table = (f"<p class='muted'>clustered {sampled} comments (an even sample when the dump is larger)</p>"
+                     "<table><tr><th>theme</th><th>touchpoint</th><th>size</th><th>keywords</th><th>example</th></tr>"
+                     + "".join(rows) + "</table>") if rows else ""
     note = report.get("clustering_note")
     e = html.escape
     return f"""<!doctype html>
@@ -117,7 +155,8 @@ td,th{{padding:.2rem .8rem;border-bottom:1px solid #eee;text-align:left}}</style
 {_bars('Languages', langs)}
 {_bars('Sentiment', sents)}
 {_bars('Touchpoint themes (assigned per comment)', themes)}
-{_bars('Discovered clusters', clusters) if clusters else ''}
+{_bars('Themes found by clustering', clusters) if clusters else ''}
+{cluster_table}
 {f"<p class='muted'>{e(note)}</p>" if note else ''}
 </body></html>
 """
