@@ -60,22 +60,23 @@ def load_assigner(path: Path, settings: Settings) -> ThemeAssigner:
 
 def fit_themes(
     texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentLike] | None = None,
-    n_themes: int | None = None, settings: Settings | None = None,
+    n_themes: int | None = None, settings: Settings | None = None, ids: Sequence[str] | None = None,
 ) -> tuple[ThemeModel, ThemeReport]:
     """Like :func:`cluster_comments`, also returning the fitted model (``model.predict`` assigns new comments)."""
     settings = settings or get_settings()
-    if not (len(texts) == len(languages) and (sentiments is None or len(sentiments) == len(texts))):
-        raise ValueError("texts, languages and sentiments must have the same length")
+    if not (len(texts) == len(languages) and (sentiments is None or len(sentiments) == len(texts))
+            and (ids is None or len(ids) == len(texts))):
+        raise ValueError("texts, languages, sentiments and ids must have the same length")
     sents = list(sentiments) if sentiments is not None else [None] * len(texts)
     langs = [lang or "und" for lang in languages]
     model = ThemeModel(load_taxonomy(settings.themes_path), params_from_settings(settings))
     model.fit(texts, langs, n_themes=n_themes)
-    return model, build_report(model, texts, langs, sents, n_themes_requested=n_themes)
+    return model, build_report(model, texts, langs, sents, n_themes_requested=n_themes, ids=ids)
 
 
 def cluster_comments(
     texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentLike] | None = None,
-    n_themes: int | None = None, settings: Settings | None = None,
+    n_themes: int | None = None, settings: Settings | None = None, ids: Sequence[str] | None = None,
 ) -> ThemeReport:
     """Group comments into touchpoint themes and summarise them.
 
@@ -86,6 +87,7 @@ def cluster_comments(
             (None until a sentiment model is loaded; a bare label gives the distribution but no mean score).
         n_themes: ask for exactly this many themes (1..settings.themes_max_themes); None = automatic.
         settings: defaults to ``get_settings()`` (taxonomy location and themes_* knobs).
+        ids: optional caller ids, echoed in the report (``ids``, representative comments).
 
     Returns:
         ``ThemeReport`` (pydantic; ``.model_dump(mode="json")`` is JSON-serialisable): themes with label,
@@ -96,4 +98,4 @@ def cluster_comments(
     Raises:
         ValueError: mismatched lengths, zero comments, or n_themes out of range.
     """
-    return fit_themes(texts, languages, sentiments, n_themes, settings)[1]
+    return fit_themes(texts, languages, sentiments, n_themes, settings, ids)[1]

@@ -33,6 +33,7 @@ class ThemeParams:
     max_themes_per_comment: int = 3
     fallback_min_similarity: float = 0.3
     fallback_neighbours: int = 5
+    taxonomy_prior: float = 0.5
     random_state: int = 0
 
     def min_size(self, n: int) -> int:
@@ -103,7 +104,8 @@ class ThemeModel:
                 v[idx[c]] = float(x)
             if np.linalg.norm(v) == 0:
                 raise ValueError(f"theme {theme_id!r}: empty centroid")
-            model.themes.append(Theme(theme_id, label, touchpoint, touchpoint or "new:", v / np.linalg.norm(v)))
+            group = touchpoint if touchpoint in taxonomy.by_key else f"new:{taxonomy.lexicon.ids[int(v.argmax())]}"
+            model.themes.append(Theme(theme_id, label, touchpoint, group, v / np.linalg.norm(v)))
         return model
 
     def fit(self, texts: Sequence[str], languages: Sequence[str], n_themes: int | None = None) -> "ThemeModel":
@@ -203,8 +205,22 @@ class ThemeModel:
             self.assignments_ = self._assign_concepts(X)
 
     # -- assignment ---------------------------------------------------------------------
+    def _prior(self, group: str) -> np.ndarray:
+        """The group's concepts at their lexicon weights: what any comment on this touchpoint may look like."""
+        lex = self.taxonomy.lexicon
+        v = np.zeros(len(lex.ids))
+        for ci, g in enumerate(self.taxonomy.concept_group):
+            if g == group:
+                v[ci] = lex.weights[ci]
+        return v / max(float(np.linalg.norm(v)), 1e-12)
+
     def _centroids(self) -> np.ndarray:
-        return np.stack([t.centroid for t in self.themes]) if self.themes else np.zeros((0, len(self.taxonomy.lexicon.ids)))
+        """Assignment centroids: data centroid blended with the theme's touchpoint prior, so a new comment
+        about the same touchpoint through another concept ("paket" for a theme built on "leverans") still fits."""
+        if not self.themes:
+            return np.zeros((0, len(self.taxonomy.lexicon.ids)))
+        rows = [t.centroid + self.params.taxonomy_prior * self._prior(t.group) for t in self.themes]
+        return l2_normalize(np.stack(rows))
 
     def _assign_concepts(self, X: np.ndarray) -> list[list[Assignment]]:
         p = self.params

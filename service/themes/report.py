@@ -27,6 +27,7 @@ class SentimentSummary(BaseModel):
 
 class RepresentativeComment(BaseModel):
     index: int = Field(description="Position in the input.")
+    id: str | None = Field(default=None, description="The caller's id, when ids were given.")
     text: str
     language: str
     similarity: float
@@ -56,6 +57,7 @@ class ThemeReport(BaseModel):
     n_themes_auto: int = Field(description="How many themes the data supported on its own.")
     n_themes_requested: int | None
     languages: dict[str, int]
+    ids: list[str] | None = Field(default=None, description="Caller ids aligned with assignments, when given.")
     themes: list[ThemeSummary]
     assignments: list[list[ThemeOut]] = Field(description="Per input comment, best first; empty = unassigned.")
 
@@ -104,7 +106,7 @@ def theme_outs(model: ThemeModel, assigned: Sequence[Sequence[Assignment]]) -> l
 def build_report(
     model: ThemeModel, texts: Sequence[str], languages: Sequence[str],
     sentiments: Sequence[SentimentLike], n_themes_requested: int | None = None,
-    n_keywords: int = 5, n_examples: int = 3,
+    n_keywords: int = 5, n_examples: int = 3, ids: Sequence[str] | None = None,
 ) -> ThemeReport:
     """Summarise a fitted model's themes over the comments it was fitted on."""
     lex = model.taxonomy.lexicon
@@ -137,8 +139,8 @@ def build_report(
             theme_id=theme.theme_id, label=theme.label, touchpoint=theme.touchpoint,
             discovered=theme.touchpoint is None, size=len(members), share=round(len(members) / n, 4),
             keywords=keywords, concepts=top,
-            representative=[RepresentativeComment(index=i, text=texts[i], language=languages[i],
-                                                  similarity=round(conf[i], 4)) for i in chosen],
+            representative=[RepresentativeComment(index=i, id=ids[i] if ids is not None else None, text=texts[i],
+                                                  language=languages[i], similarity=round(conf[i], 4)) for i in chosen],
             sentiment=_sentiment(members, sentiments),
             centroid={lex.ids[j]: round(float(x), 5) for j, x in enumerate(theme.centroid) if x > 1e-6},
         ))
@@ -147,6 +149,6 @@ def build_report(
         model_version=model.version, n_comments=n, n_assigned=n - n_unassigned, n_unassigned=n_unassigned,
         unassigned_share=round(n_unassigned / n, 4) if n else 0.0, n_themes=len(summaries),
         n_themes_auto=model.n_themes_auto or 0, n_themes_requested=n_themes_requested,
-        languages=dict(sorted(Counter(languages).items())), themes=summaries,
+        languages=dict(sorted(Counter(languages).items())), ids=list(ids) if ids is not None else None, themes=summaries,
         assignments=theme_outs(model, model.assignments_),
     )
