@@ -190,8 +190,8 @@ class ThemeModel:
         for i, (group, cent) in enumerate(draft):
             label = base[i]
             if base.count(label) > 1:  # several themes on one touchpoint: name each by its strongest concept
-                top = [tax.lexicon.ids[j] for j in np.argsort(-cent, kind="stable")[:2] if cent[j] > 0]
-                label = f"{label}: " + " + ".join(tax.lexicon.label(t) for t in top)
+                top = [tax.lexicon.label(tax.lexicon.ids[j]) for j in np.argsort(-cent, kind="stable")[:2] if cent[j] > 0]
+                label = f"{label}: " + " + ".join([t for t in top if t != label] or top[:1])
             slug = group.replace("new:", "new-").replace("_", "-")
             ids_seen[slug] = ids_seen.get(slug, 0) + 1
             theme_id = slug if ids_seen[slug] == 1 else f"{slug}-{ids_seen[slug]}"

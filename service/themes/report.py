@@ -118,11 +118,12 @@ def build_report(
         if not members:
             continue
         kw: dict[str, Counter[str]] = {}
+        strong = theme.centroid >= 0.25 * float(theme.centroid.max())  # the theme's own concepts, not stray ones
         for i in members:
-            for surface in {(m.surface, m.concept) for m in model.matches_[i]}:
-                w = float(theme.centroid[lex.index[surface[1]]])
-                if w > 0:
-                    kw.setdefault(languages[i], Counter())[surface[0]] += w
+            for surface, concept in {(m.surface, m.concept) for m in model.matches_[i]}:
+                j = lex.index[concept]
+                if strong[j]:
+                    kw.setdefault(languages[i], Counter())[surface] += float(theme.centroid[j])
         keywords = {
             lang: [w for w, _ in sorted(c.items(), key=lambda x: (-x[1], x[0]))[:n_keywords]]
             for lang, c in sorted(kw.items())
