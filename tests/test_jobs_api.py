@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import time
 from pathlib import Path
@@ -74,6 +75,9 @@ def test_job_lifecycle(api, tmp_path):
 
     themes = api.get(f"/v1/jobs/{job['id']}/themes").json()
     assert themes["rows"] == 52 and themes["scored"] == 50 and sum(themes["languages"].values()) == 50
+    if importlib.util.find_spec("service.themes") is not None:  # clustering step ran over all 50 scored rows
+        assert themes["clustering"]["result"]["n_comments"] == 50, themes["clustering_note"]
+        assert themes["clustering"]["sampled_comments"] == 50
     html = api.get(f"/v1/jobs/{job['id']}/themes", params={"format": "html"})
     assert html.status_code == 200 and "<svg" in html.text and "<script" not in html.text
     assert "http://" not in html.text.replace("http://www.w3.org/2000/svg", "") and "https://" not in html.text
@@ -111,6 +115,13 @@ def test_bad_uploads_are_4xx_with_reason(api, name, content, fields, status, err
     r = api.post("/v1/datasets", files={"file": (name, content)}, data=fields)
     assert r.status_code == status, r.text
     assert r.json()["error"] == error and r.json()["detail"]
+
+
+def test_n_themes_validated_before_storing(api, tmp_path):
+    src = write_frame(sample_frame(n_good=4), tmp_path / "n.csv")
+    r = upload(api, src, n_themes="9999")
+    assert r.status_code == 422 and "n_themes" in r.json()["detail"]
+    assert api.post("/v1/jobs", json={"dataset_id": "x", "n_themes": 0}).status_code == 422
 
 
 def test_malformed_requests(api):

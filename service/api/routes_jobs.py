@@ -138,7 +138,16 @@ def _ingest(repo: Repository, settings: Settings, upload: UploadFile, form: Form
             raise ApiError(400, "malformed_file", f"{upload.filename}: {exc}") from None
 
 
-async def _upload(request: Request) -> tuple[Dataset, FormData]:
+def _n_themes(request: Request, raw: str | None) -> int | None:
+    limit = request.app.state.settings.themes_max_themes
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= limit:
+        raise ApiError(422, "invalid_request", f"n_themes must be an integer from 1 to {limit}")
+    return int(raw)
+
+
+async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, FormData]:
     settings: Settings = request.app.state.settings
     rt = _rt(request)
     form = await _read_form(request, settings)
@@ -146,6 +155,8 @@ async def _upload(request: Request) -> tuple[Dataset, FormData]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ApiError(422, "invalid_request", "multipart field 'file' (the dataset) is required")
+        if with_job:
+            _n_themes(request, _field(form, "n_themes"))  # before storing anything
         return await run_in_threadpool(_ingest, rt.repo, settings, upload, form), form
     finally:
         await form.close()
@@ -170,7 +181,9 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
-def _create_job(rt: JobsRuntime, dataset_id: str, n_themes: int | None) -> JobOut:
+def _create_job(request: Request, dataset_id: str, n_themes: int | None) -> JobOut:
+    rt = _rt(request)
+    _n_themes(request, None if n_themes is None else str(n_themes))
     try:
         job = rt.repo.create_job(dataset_id, {"n_themes": n_themes})
     except LookupError as exc:
@@ -201,19 +214,15 @@ def get_dataset(dataset_id: str, request: Request) -> DatasetOut:
 @router.post("/jobs", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Score an uploaded dataset asynchronously")
 def create_job(body: JobCreate, request: Request) -> JobOut:
-    return _create_job(_rt(request), body.dataset_id, body.n_themes)
+    return _create_job(request, body.dataset_id, body.n_themes)
 
 
 @router.post("/jobs/upload", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Upload a file and start scoring it in one call",
              description=_UPLOAD_DOC + " Optional `n_themes`.")
 async def upload_and_create_job(request: Request) -> JobOut:
-    ds, form = await _upload(request)
-    raw = _field(form, "n_themes")
-    n_themes = int(raw) if raw and raw.isdigit() and 2 <= int(raw) <= 200 else None
-    if raw and n_themes is None:
-        raise ApiError(422, "invalid_request", "n_themes must be an integer from 2 to 200")
-    return _create_job(_rt(request), ds.id, n_themes)
+    ds, form = await _upload(request, with_job=True)
+    return _create_job(request, ds.id, _n_themes(request, _field(form, "n_themes")))
 
 
 def _job(request: Request, job_id: str) -> Job:

@@ -116,9 +116,13 @@ def _write_errors(repo: Repository, job_id: str, path: Path) -> None:
 
 
 def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None,
-              settings: Settings | None = None) -> int:
-    """Exit status: 0 done (bad rows are reported, not fatal), 1 job failed, 2 unusable input, 130 interrupted."""
+              settings: Settings | None = None, timings: dict[str, float] | None = None) -> int:
+    """Exit status: 0 done (bad rows are reported, not fatal), 1 job failed, 2 unusable input, 130 interrupted.
+
+    ``timings`` (if given) receives seconds per phase: read, load_models, score, themes_report, write.
+    """
     settings = settings or get_settings()
+    timings = {} if timings is None else timings
     if args.chunk_rows:
         settings = settings.model_copy(update={"batch_chunk_rows": args.chunk_rows})
     if not args.input.is_file():
@@ -130,6 +134,9 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
     except UnsupportedFormat as exc:
         _say(f"error: {exc}")
         return 2
+    if args.n_themes is not None and not 1 <= args.n_themes <= settings.themes_max_themes:
+        _say(f"error: --n-themes must be from 1 to {settings.themes_max_themes}")
+        return 2
     mapping = ColumnMapping(text=args.text_col, id=args.id_col, language=args.language_col,
                             metadata=parse_metadata_spec(args.meta))
     state = args.state or Path(f"{args.output}.tpstate.db")
@@ -137,25 +144,29 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
         _remove_sqlite(state)
     engine = make_engine(f"sqlite:///{state}")
     repo = Repository(engine)
-    started = time.perf_counter()
+    t0 = time.perf_counter()
     try:
         try:
             ds = _dataset(repo, args, fmt_in, mapping, settings)
         except (MalformedFile, MappingError) as exc:
             _say(f"error: {args.input}: {exc}")
             return 2
+        timings["read"] = time.perf_counter() - t0
         job = _job(repo, ds, args)
         if job.status != "completed":
             done_before = job.rows_done
             if done_before:
                 _say(f"resuming: {done_before} of {job.total_rows} rows already scored")
+            t0 = time.perf_counter()
             pipeline = pipeline or AnalysisPipeline.from_settings(settings)
-            started = time.perf_counter()  # the rate excludes reading the file and loading models
+            timings["load_models"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
             owner = f"cli-{os.getpid()}"
             repo.claim(job.id, owner, settings.job_lease_seconds, force=True)
             with _progress("scoring", job.total_rows, done_before, args.no_progress) as bar:
                 try:
-                    outcome = run_job(repo, job.id, owner, pipeline, settings, progress=bar.update)
+                    outcome = run_job(repo, job.id, owner, pipeline, settings, progress=bar.update,
+                                      timings=timings)
                 except KeyboardInterrupt:
                     repo.release(job.id, owner)
                     bar.close()
@@ -166,16 +177,18 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
                 _say(f"error: job ended as {outcome}: {repo.get_job(job.id).message}")
                 return 1
             scored_now = job.total_rows - done_before
+            timings["score"] = time.perf_counter() - t0 - timings.get("themes_report", 0.0)
         else:
             scored_now = 0
         job = repo.get_job(job.id)
+        t0 = time.perf_counter()
         n = write_output(args.output, fmt_out, json.loads(ds.columns_json), repo.iter_export(job.id, ds.id))
-        elapsed = time.perf_counter() - started
+        timings["write"] = time.perf_counter() - t0
         reports = [] if args.no_report else _write_reports(
             repo, job, args.report or args.output.with_suffix("").with_name(args.output.stem + ".themes"))
         if args.errors_out:
             _write_errors(repo, job.id, args.errors_out)
-        rate = f", {scored_now / elapsed:.0f} rows/s" if scored_now and elapsed > 0 else ""
+        rate = f", {scored_now / timings['score']:.0f} rows/s scoring" if scored_now and timings.get("score") else ""
         _say(f"wrote {n} rows to {args.output} ({n - job.n_errors} scored, {job.n_errors} rejected{rate})")
         for e in repo.errors(job.id, 0, 5):
             _say(f"  rejected row {e['row']} (id {e['id']}): {e['error']}")
@@ -186,6 +199,8 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
             _say(f"themes report: {p}")
         if job.message:
             _say(f"note: {job.message}")
+        phases = ("read", "load_models", "score", "themes_report", "write")
+        _say("time: " + ", ".join(f"{k} {timings[k]:.1f}s" for k in phases if k in timings))
     finally:
         engine.dispose()
     if not args.keep_state:

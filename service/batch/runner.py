@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -28,6 +29,7 @@ Outcome = Literal["completed", "stopped", "lost_lease", "failed"]
 def run_job(
     repo: Repository, job_id: str, owner: str, pipeline: AnalysisPipeline, settings: Settings, *,
     stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Outcome:
     """Process a job the caller has claimed (holds the lease for) until done, stopped or lease lost."""
     job = repo.get_job(job_id)
@@ -53,6 +55,7 @@ def run_job(
         if progress is not None:
             progress(len(rows))
     message = None
+    t0 = time.perf_counter()
     try:
         report = build_report(repo, repo.get_job(job_id), ds, settings, n_themes=options.get("n_themes"))
         repo.save_themes(job_id, report)
@@ -60,6 +63,8 @@ def run_job(
     except Exception as exc:  # the scored rows stand; only the report is missing
         log.exception("job %s: themes report failed", job_id)
         message = f"all rows scored; themes report failed: {exc}"
+    if timings is not None:
+        timings["themes_report"] = time.perf_counter() - t0
     if not repo.finish(job_id, "completed", message, pipeline.components(), owner=owner):
         return "lost_lease"
     return "completed"

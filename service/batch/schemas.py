@@ -25,7 +25,7 @@ class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str
-    n_themes: int | None = Field(default=None, ge=2, le=200, description="Clusters in the themes report.")
+    n_themes: int | None = Field(default=None, ge=1, description="Themes in the report (default: automatic).")
 
 
 class JobOut(BaseModel):
