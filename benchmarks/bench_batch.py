@@ -1,0 +1,167 @@
+"""Benchmark ``touchpoints score`` end to end on a generated comment dump.
+
+Builds an N-row file (default 100,000) from the shared sv/da/fi/en datasets (about 0.5% of rows
+are deliberately bad, to exercise per-row reporting), scores it through the same code path as
+the CLI (ingest -> chunked resumable scoring -> themes report -> output file), and prints
+rows/second and peak memory. Run smaller with ``--rows``.
+
+    python benchmarks/bench_batch.py --rows 100000 --format csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import tempfile
+import threading
+import time
+from itertools import cycle, islice
+from pathlib import Path
+
+import psutil
+
+from service.batch.cli import run_score
+from service.cli import build_parser
+from service.config import REPO_ROOT
+
+# (file under the data dir, language column filter or None, language code)
+SOURCES = [
+    ("trustpilot_sv_2025/trustpilot_sv_2025.tsv", None, "sv"),
+    ("trustpilot_da_sentida/trustpilot_da_sentida.tsv", None, "da"),
+    ("xed_emotion/xed_emotion.tsv", "fi", "fi"),
+    ("semeval_absa_en/semeval_absa_en_sentences.tsv", None, "en"),
+]
+BAD_EVERY = 200  # one bad row (empty, control character, or over-long) per this many
+
+
+def _texts(data_dir: Path, rel: str, lang_filter: str | None, limit: int) -> list[str]:
+    out: list[str] = []
+    with open(data_dir / rel, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if lang_filter and row.get("lang") != lang_filter:
+                continue
+            text = (row.get("text") or "").strip()
+            if text:
+                out.append(text[:2000])
+            if len(out) >= limit:
+                break
+    if not out:
+        raise SystemExit(f"no texts in {data_dir / rel}")
+    return out
+
+
+def generate(path: Path, rows: int, data_dir: Path) -> None:
+    """Interleave the four languages; ids are unique, texts repeat when rows exceed the sources."""
+    per_lang = max(1, rows // len(SOURCES) + 1)
+    streams = [cycle(_texts(data_dir, rel, filt, min(per_lang, 20_000))) for rel, filt, _ in SOURCES]
+    langs = cycle([code for *_, code in SOURCES])
+    bad = cycle(["", "broken \x07 control", "x" * 6000])
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, delimiter="\t" if path.suffix == ".tsv" else ",")
+        w.writerow(["id", "text", "survey_lang", "nps"])
+        for i, text in enumerate(islice((next(s) for s in cycle(streams)), rows)):
+            w.writerow([f"c{i:07d}", next(bad) if i % BAD_EVERY == BAD_EVERY - 1 else text, next(langs), i % 11])
+
+
+def convert(src: Path, fmt: str) -> Path:
+    if fmt in ("csv", "tsv"):
+        return src
+    import pandas as pd
+
+    df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    dst = src.with_suffix(f".{fmt}")
+    if fmt == "jsonl":
+        df.to_json(dst, orient="records", lines=True, force_ascii=False)
+    elif fmt == "parquet":
+        df.to_parquet(dst, index=False)
+    else:
+        df.to_excel(dst, index=False)
+    return dst
+
+
+class PeakRss:
+    """Samples this process's resident memory (ru_maxrss also counts the file generation step)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.proc = psutil.Process(os.getpid())
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self.interval = interval
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self) -> "PeakRss":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--format", default="csv", choices=["csv", "tsv", "jsonl", "parquet", "xlsx"],
+                    help="input and output format")
+    ap.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    ap.add_argument("--workdir", type=Path, help="keep files here (default: a temporary directory)")
+    ap.add_argument("--chunk-rows", type=int)
+    ap.add_argument("--progress", action="store_true", help="show the progress bar")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        src = convert(_gen(work, args), args.format)
+        gen_s = time.perf_counter() - t0
+        out = work / f"scored.{args.format}"
+        argv = ["score", str(src), "-o", str(out), "--meta", "score=nps", "--restart"]
+        argv += [] if args.progress else ["--no-progress"]
+        argv += ["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else []
+        timings: dict[str, float] = {}
+        rss0 = psutil.Process().memory_info().rss
+        with PeakRss() as peak:
+            t0 = time.perf_counter()
+            rc = run_score(build_parser().parse_args(argv), timings=timings)
+            total = time.perf_counter() - t0
+        if rc != 0:
+            raise SystemExit(f"score failed with exit status {rc}")
+        scoring = timings.get("score") or float("nan")
+        end_to_end_no_models = total - timings.get("load_models", 0.0)
+        figures = {
+            "rows": args.rows, "format": args.format, "cpu_count": os.cpu_count(),
+            "input_bytes": src.stat().st_size, "output_bytes": out.stat().st_size,
+            "seconds": {k: round(v, 2) for k, v in {**timings, "total": total, "generate_input": gen_s}.items()},
+            "rows_per_s_scoring": round(args.rows / scoring, 1),
+            "rows_per_s_end_to_end": round(args.rows / total, 1),
+            "rows_per_s_end_to_end_excl_model_load": round(args.rows / end_to_end_no_models, 1),
+            "rss_before_mb": round(rss0 / 2**20, 1),
+            "peak_rss_mb": round(peak.peak / 2**20, 1),
+            "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    print(json.dumps(figures, indent=2))
+    print(f"\n{args.rows} rows ({args.format}): {figures['rows_per_s_scoring']} rows/s scoring, "
+          f"{figures['rows_per_s_end_to_end']} rows/s end to end (incl. model load), "
+          f"peak RSS {figures['peak_rss_mb']} MB")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+def _gen(work: Path, args: argparse.Namespace) -> Path:
+    path = work / "comments.csv"
+    generate(path, args.rows, args.data_dir)
+    return path
+
+
+if __name__ == "__main__":
+    main()
