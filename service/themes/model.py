@@ -17,6 +17,7 @@ from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from service.themes.discovery import ResidualDiscovery
 from service.themes.lexicon import ConceptVectorizer, Match, l2_normalize
 from service.themes.taxonomy import Taxonomy
 
@@ -34,6 +35,10 @@ class ThemeParams:
     fallback_min_similarity: float = 0.3
     fallback_neighbours: int = 5
     taxonomy_prior: float = 0.5
+    discover_residual: bool = True
+    discovery_min_cohesion: float = 0.3
+    discovery_min_similarity: float = 0.25
+    discovery_max_k: int = 8
     random_state: int = 0
 
     def min_size(self, n: int) -> int:
@@ -46,7 +51,8 @@ class Theme:
     label: str
     touchpoint: str | None
     group: str
-    centroid: np.ndarray  # unit vector in concept space
+    centroid: np.ndarray  # unit vector in concept space (zeros for a residual theme)
+    residual: int | None = None  # index into ResidualDiscovery.themes for vocabulary-discovered themes
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class ThemeModel:
         self._char: TfidfVectorizer | None = None
         self._char_X: sparse.csr_matrix | None = None
         self._char_theme: np.ndarray | None = None
+        self.discovery: ResidualDiscovery | None = None
 
     @property
     def version(self) -> str:
@@ -97,6 +104,8 @@ class ThemeModel:
         model = cls(taxonomy, params)
         idx = taxonomy.lexicon.index
         for theme_id, label, touchpoint, centroid in themes:
+            if not centroid:
+                continue  # discovered from residual vocabulary: only reusable through the fitted model
             v = np.zeros(len(idx))
             for c, x in centroid.items():
                 if c not in idx:
@@ -106,6 +115,8 @@ class ThemeModel:
                 raise ValueError(f"theme {theme_id!r}: empty centroid")
             group = touchpoint if touchpoint in taxonomy.by_key else f"new:{taxonomy.lexicon.ids[int(v.argmax())]}"
             model.themes.append(Theme(theme_id, label, touchpoint, group, v / np.linalg.norm(v)))
+        if not model.themes:
+            raise ValueError("no theme with a concept centroid to assign to")
         return model
 
     def fit(self, texts: Sequence[str], languages: Sequence[str], n_themes: int | None = None) -> "ThemeModel":
@@ -123,22 +134,53 @@ class ThemeModel:
             centroids, groups = self._seed(raw[covered], X[covered], n)
             self.n_themes_auto = len(centroids)
             k = min(n_themes or len(centroids), p.max_themes)
-            centroids = centroids[:k]
-            groups = groups[:k]
             labels = self._kmeans(X[covered], centroids)
+            while len(np.unique(labels)) > k:
+                labels = self._merge_closest(X[covered], labels)
             while len(np.unique(labels)) < k:
                 split = self._bisect(X[covered], labels)
                 if split is None:
                     break
                 labels = split
-            self._make_themes(X[covered], labels)
+            cluster_theme = self._make_themes(X[covered], labels)
+            member_of = np.full(n, -1)
+            member_of[covered] = [cluster_theme[c] for c in labels]
         else:
             self.n_themes_auto = 0
-        self.assignments_ = self._assign_concepts(X)
-        self._prune_empty(X)
+            member_of = np.full(n, -1)
+        self.assignments_ = self._assign_members(X, member_of)
         self._fit_fallback(texts)
         self.assignments_ = self._apply_fallback(texts, self.assignments_)
+        if n_themes is None:  # a requested count is exact: vocabulary discovery only adds themes in auto mode
+            self._discover(texts, n)
+            self.n_themes_auto = len(self.themes)
         return self
+
+    def _discover(self, texts: Sequence[str], n_total: int) -> None:
+        """Cluster what is still unassigned on its own words; tight clusters become discovered themes."""
+        p = self.params
+        self.discovery = None
+        rest = [i for i, a in enumerate(self.assignments_) if not a]
+        if not p.discover_residual or not rest:
+            return
+        disc = ResidualDiscovery(p.min_size(n_total), p.discovery_max_k, p.discovery_min_cohesion,
+                                 p.discovery_min_similarity, p.random_state).fit([texts[i] for i in rest])
+        if not disc.themes:
+            return
+        self.discovery = disc
+        first = len(self.themes)
+        seen = {t.theme_id for t in self.themes}
+        for j, rt in enumerate(disc.themes):
+            theme_id = base = "new-" + rt.terms[0]
+            k = 2
+            while theme_id in seen:
+                theme_id, k = f"{base}-{k}", k + 1
+            seen.add(theme_id)
+            zero = np.zeros(len(self.taxonomy.lexicon.ids))
+            self.themes.append(Theme(theme_id, "Discovered: " + " / ".join(rt.terms), None, "residual", zero, j))
+        for i, hit in zip(rest, disc.predict([texts[i] for i in rest])):
+            if hit is not None:
+                self.assignments_[i] = [Assignment(first + hit[0], hit[1])]
 
     def _seed(self, raw: np.ndarray, X: np.ndarray, n_total: int) -> tuple[np.ndarray, list[str]]:
         """One centroid per group (touchpoint or unclaimed concept) that dominates enough comments."""
@@ -158,6 +200,22 @@ class ThemeModel:
         km = KMeans(n_clusters=len(init), init=init, n_init=1, random_state=self.params.random_state, max_iter=100)
         return km.fit_predict(X)
 
+    @staticmethod
+    def _merge_closest(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Merge the two clusters whose union costs least (Ward): asked for fewer themes than auto."""
+        ids = np.unique(labels)
+        sizes = np.array([(labels == c).sum() for c in ids], dtype=float)
+        means = np.stack([X[labels == c].mean(axis=0) for c in ids])
+        best, pair = np.inf, (0, 1)
+        for a in range(len(ids)):
+            for b in range(a + 1, len(ids)):
+                cost = sizes[a] * sizes[b] / (sizes[a] + sizes[b]) * float(((means[a] - means[b]) ** 2).sum())
+                if cost < best - 1e-12:
+                    best, pair = cost, (a, b)
+        out = labels.copy()
+        out[labels == ids[pair[1]]] = ids[pair[0]]
+        return out
+
     def _bisect(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
         """Split the least coherent splittable cluster in two (asked for more themes than auto)."""
         best, best_sse = None, 0.0
@@ -176,18 +234,22 @@ class ThemeModel:
         out[idx[sub == 1]] = labels.max() + 1
         return out
 
-    def _make_themes(self, X: np.ndarray, labels: np.ndarray) -> None:
+    def _make_themes(self, X: np.ndarray, labels: np.ndarray) -> dict[int, int]:
+        """Name each cluster (taxonomy label, or the concept it is about); returns cluster -> theme index."""
         tax = self.taxonomy
         clusters = sorted(np.unique(labels).tolist(), key=lambda c: (-(labels == c).sum(), c))
         draft = []
         for c in clusters:
             cent = l2_normalize(X[labels == c].mean(axis=0, keepdims=True))[0]
             mass = cent @ tax.membership
-            group = tax.groups[int(mass.argmax())]
-            draft.append((group, cent))
-        base = [tax.group_label(g) for g, _ in draft]
+            order = np.argsort(-mass, kind="stable")
+            group = tax.groups[int(order[0])]
+            # a merged theme (fewer themes asked for) is named after every group carrying real weight
+            extra = [tax.groups[int(j)] for j in order[1:3] if mass[j] >= 0.5 * mass[order[0]]]
+            draft.append((group, cent, " / ".join(tax.group_label(g) for g in [group, *extra])))
+        base = [lab for _, _, lab in draft]
         ids_seen: dict[str, int] = {}
-        for i, (group, cent) in enumerate(draft):
+        for i, (group, cent, _) in enumerate(draft):
             label = base[i]
             if base.count(label) > 1:  # several themes on one touchpoint: name each by its strongest concept
                 top = [tax.lexicon.label(tax.lexicon.ids[j]) for j in np.argsort(-cent, kind="stable")[:2] if cent[j] > 0]
@@ -196,13 +258,28 @@ class ThemeModel:
             ids_seen[slug] = ids_seen.get(slug, 0) + 1
             theme_id = slug if ids_seen[slug] == 1 else f"{slug}-{ids_seen[slug]}"
             self.themes.append(Theme(theme_id, label, tax.touchpoint_of(group), group, cent))
+        return {c: i for i, c in enumerate(clusters)}
 
-    def _prune_empty(self, X: np.ndarray) -> None:
-        """Drop themes that are nobody's primary theme (k-means can leave them) so every theme has members."""
-        used = {a[0].theme for a in self.assignments_ if a}
-        if len(used) < len(self.themes):
-            self.themes = [t for i, t in enumerate(self.themes) if i in used]
-            self.assignments_ = self._assign_concepts(X)
+    def _assign_members(self, X: np.ndarray, member_of: np.ndarray) -> list[list[Assignment]]:
+        """Fitted comments keep the cluster k-means put them in (merged themes included) when they share
+        any concept with it; other close themes follow as secondary. Themes left with no member are dropped."""
+        while True:
+            base = self._assign_concepts(X)
+            C = self._centroids()
+            out: list[list[Assignment]] = []
+            for i, t in enumerate(member_of):
+                sim = float(X[i] @ C[t]) if t >= 0 else 0.0
+                if sim > 0.05:
+                    rest = [a for a in base[i] if a.theme != t][: self.params.max_themes_per_comment - 1]
+                    out.append([Assignment(int(t), min(1.0, sim)), *rest])
+                else:
+                    out.append(base[i])
+            used = sorted({a[0].theme for a in out if a})
+            if len(used) == len(self.themes):
+                return out
+            remap = {old: new for new, old in enumerate(used)}
+            self.themes = [self.themes[i] for i in used]
+            member_of = np.array([remap.get(int(t), -1) for t in member_of])
 
     # -- assignment ---------------------------------------------------------------------
     def _prior(self, group: str) -> np.ndarray:
@@ -222,9 +299,15 @@ class ThemeModel:
         rows = [t.centroid + self.params.taxonomy_prior * self._prior(t.group) for t in self.themes]
         return l2_normalize(np.stack(rows))
 
+    def _residual_offset(self) -> int:
+        return next((i for i, t in enumerate(self.themes) if t.residual is not None), len(self.themes))
+
     def _assign_concepts(self, X: np.ndarray) -> list[list[Assignment]]:
         p = self.params
         sims = X @ self._centroids().T
+        for j, t in enumerate(self.themes):
+            if t.residual is not None:
+                sims[:, j] = -1.0  # reached only through their own vocabulary
         out: list[list[Assignment]] = []
         for row in sims:
             if row.size == 0 or row.max() < p.min_confidence:
@@ -274,4 +357,11 @@ class ThemeModel:
     def predict(self, texts: Sequence[str], languages: Sequence[str]) -> list[list[Assignment]]:
         """Assign comments to the existing themes (no re-clustering): nearest centroid(s), else char n-gram neighbours."""
         X = l2_normalize(self.vectorizer.transform(texts, languages))
-        return self._apply_fallback(texts, self._assign_concepts(X))
+        out = self._apply_fallback(texts, self._assign_concepts(X))
+        rest = [i for i, a in enumerate(out) if not a]
+        if self.discovery is not None and rest:
+            first = self._residual_offset()
+            for i, hit in zip(rest, self.discovery.predict([texts[i] for i in rest])):
+                if hit is not None:
+                    out[i] = [Assignment(first + hit[0], hit[1])]
+        return out

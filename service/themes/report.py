@@ -128,6 +128,11 @@ def build_report(
             lang: [w for w, _ in sorted(c.items(), key=lambda x: (-x[1], x[0]))[:n_keywords]]
             for lang, c in sorted(kw.items())
         }
+        if theme.residual is not None and model.discovery is not None:
+            for lang in sorted({languages[i] for i in members}):
+                words = model.discovery.top_terms([i for i in members if languages[i] == lang], texts, n_keywords)
+                if words:
+                    keywords[lang] = words
         conf = {i: model.assignments_[i][0].confidence for i in members}
         examples = sorted(members, key=lambda i: (-round(conf[i], 6), len(texts[i]), i))
         chosen: list[int] = []

@@ -39,7 +39,9 @@ class ThemeDefinition(BaseModel):
     theme_id: str = Field(min_length=1, max_length=200)
     label: str = Field(min_length=1, max_length=500)
     touchpoint: str | None = None
-    centroid: dict[str, float] = Field(min_length=1)
+    centroid: dict[str, float] = Field(
+        description="Concept weights from the report; empty for vocabulary-discovered themes (skipped here)."
+    )
 
 
 class AssignRequest(BaseModel):

@@ -1,0 +1,114 @@
+"""Discovery of themes the lexicon has no words for: k-means over word TF-IDF of the leftover comments.
+
+Why: a seeded lexicon only finds what it was seeded with. Comments it cannot read (product-specific
+words, "will come back", a banking app's "top-up") would otherwise all end up unassigned; here they
+are clustered on their own vocabulary, and only tight, large-enough clusters become themes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import normalize
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """sv/da/fi/en function words (spaCy's lists; imported lazily, spaCy's import costs seconds)."""
+    from spacy.lang.da.stop_words import STOP_WORDS as da  # noqa: PLC0415
+    from spacy.lang.en.stop_words import STOP_WORDS as en  # noqa: PLC0415
+    from spacy.lang.fi.stop_words import STOP_WORDS as fi  # noqa: PLC0415
+    from spacy.lang.sv.stop_words import STOP_WORDS as sv  # noqa: PLC0415
+
+    return frozenset(w.lower() for w in (*sv, *da, *fi, *en))
+
+
+@dataclass
+class ResidualTheme:
+    terms: list[str]           # top terms, best first (the label)
+    centroid: np.ndarray       # unit vector in the residual TF-IDF space
+    cohesion: float            # mean cosine of members to the centroid
+
+
+class ResidualDiscovery:
+    """fit(texts) finds tight word clusters; predict(texts) places new comments in them (or nowhere)."""
+
+    def __init__(self, min_size: int, max_k: int = 8, min_cohesion: float = 0.3, min_similarity: float = 0.25,
+                 random_state: int = 0) -> None:
+        self.min_size = min_size
+        self.max_k = max_k
+        self.min_cohesion = min_cohesion
+        self.min_similarity = min_similarity
+        self.random_state = random_state
+        self.themes: list[ResidualTheme] = []
+        self._vec: TfidfVectorizer | None = None
+
+    def fit(self, texts: Sequence[str]) -> "ResidualDiscovery":
+        self.themes, self._vec = [], None
+        if len(texts) < 2 * self.min_size:
+            return self
+        vec = TfidfVectorizer(token_pattern=r"(?u)\b[^\W\d_]{3,}\b", stop_words=sorted(stop_words()), min_df=2,
+                              max_df=0.5, sublinear_tf=True, dtype=np.float64)
+        try:
+            X = vec.fit_transform(texts)
+        except ValueError:  # no term occurs twice: nothing shared to discover
+            return self
+        keep = np.flatnonzero(X.getnnz(axis=1) > 0)
+        if len(keep) < 2 * self.min_size:
+            return self
+        Xk = normalize(X[keep])
+        best: tuple[float, np.ndarray] | None = None
+        for k in range(2, min(self.max_k, len(keep) // self.min_size) + 1):
+            labels = KMeans(n_clusters=k, n_init=4, random_state=self.random_state).fit_predict(Xk)
+            if len(np.unique(labels)) < 2:
+                continue
+            s = float(silhouette_score(Xk, labels, metric="cosine", random_state=self.random_state))
+            if best is None or s > best[0] + 1e-9:
+                best = (s, labels)
+        if best is None:
+            return self
+        terms = vec.get_feature_names_out()
+        labels = best[1]
+        for c in range(labels.max() + 1):
+            members = Xk[labels == c]
+            if members.shape[0] < self.min_size:
+                continue
+            cent = np.asarray(members.mean(axis=0)).ravel()
+            cent /= max(np.linalg.norm(cent), 1e-12)
+            sims = members @ cent
+            cohesion = float(np.mean(sims))
+            if cohesion < self.min_cohesion or int((sims >= self.min_similarity).sum()) < self.min_size:
+                continue
+            top = [str(terms[j]) for j in np.argsort(-cent, kind="stable")[:3] if cent[j] > 0]
+            self.themes.append(ResidualTheme(top, cent, round(cohesion, 4)))
+        self.themes.sort(key=lambda t: (-t.cohesion, t.terms))
+        self._vec = vec if self.themes else None
+        return self
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[int, float] | None]:
+        """(theme index, cosine) per text, None when no discovered theme is close enough."""
+        if self._vec is None or not texts:
+            return [None] * len(texts)
+        X = normalize(self._vec.transform(texts))
+        sims = np.asarray(X @ np.stack([t.centroid for t in self.themes]).T)
+        out: list[tuple[int, float] | None] = []
+        for row in sims:
+            j = int(row.argmax())
+            out.append((j, float(row[j])) if row[j] >= self.min_similarity else None)
+        return out
+
+    def top_terms(self, text_indices: Sequence[int], texts: Sequence[str], n: int) -> list[str]:
+        """Most frequent discovered-vocabulary words among some texts (per-language keywords)."""
+        if self._vec is None or not text_indices:
+            return []
+        X = self._vec.transform([texts[i] for i in text_indices])
+        score = np.asarray((X > 0).sum(axis=0)).ravel()
+        terms = self._vec.get_feature_names_out()
+        order = sorted((j for j in np.flatnonzero(score)), key=lambda j: (-score[j], terms[j]))
+        return [str(terms[j]) for j in order[:n]]
