@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     job_max_attempts: int = Field(default=3, ge=1, description="Resumes before a job is marked failed.")
     themes_report_max_comments: int = Field(
-        default=50_000, ge=100, description="Comments sampled (evenly) for the clustering step of a themes report."
+        default=20_000, ge=100, description="Comments sampled (evenly) for the clustering step of a themes report."
     )
 
     # --- themes (service/themes) --------------------------------------------------------

@@ -43,6 +43,9 @@ def test_format_round_trip(fmt, tmp_path: Path, pipeline, settings):
         assert row["tp_status"] == "ok" and row["tp_language"] == lang
         if pipeline.sentiment is not None:
             assert row["tp_sentiment"] in ("negative", "neutral", "positive")
+            assert -1.0 <= float(row["tp_sentiment_score"]) <= 1.0
+        if pipeline.themes is not None and cid == "en1":  # "The delivery was late ..."
+            assert "delivery" in row["tp_theme_ids"].split("; ")
     assert by_id.loc["empty", "tp_status"] == "error" and by_id.loc["empty", "tp_error"]
     assert "limit" in by_id.loc["long", "tp_error"]
     assert (tmp_path / "out.themes.html").exists() and (tmp_path / "out.themes.json").exists()
