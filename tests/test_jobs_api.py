@@ -186,3 +186,38 @@ def test_graceful_shutdown_releases_and_next_start_resumes(tmp_path, settings, p
     with TestClient(create_app(s, pipeline=pipeline)) as c2:
         done = wait_for(c2, job["id"])
     assert done["status"] == "completed" and done["rows_done"] == 200 and done["attempts"] <= 1
+
+
+class GatedPipeline(CountingPipeline):
+    """Scores the first chunk, then waits for the test to open the gate: a job observably mid-way."""
+
+    def __init__(self, inner, gate):
+        super().__init__(inner)
+        self.gate = gate
+
+    def analyze(self, comments):
+        if self.calls >= 1:
+            assert self.gate.wait(30)
+        return super().analyze(comments)
+
+
+def test_progress_and_partial_results_while_running(tmp_path, settings, pipeline):
+    import threading
+
+    gate = threading.Event()
+    with TestClient(create_app(job_settings(settings, tmp_path / "p.db"), pipeline=GatedPipeline(pipeline, gate))) as c:
+        try:
+            job = upload(c, write_frame(sample_frame(n_good=58), tmp_path / "p.csv")).json()
+            deadline = time.monotonic() + 30
+            while (state := c.get(f"/v1/jobs/{job['id']}").json())["rows_done"] < 20 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert state["status"] == "running" and state["rows_done"] == 20
+            assert state["progress"] == pytest.approx(1 / 3, abs=1e-3)
+            assert c.get(f"/v1/jobs/{job['id']}/results").status_code == 409
+            assert c.get(f"/v1/jobs/{job['id']}/themes").status_code == 409
+            res = c.get(f"/v1/jobs/{job['id']}/results", params={"partial": True})
+            partial = pd.read_csv(io.BytesIO(res.content), dtype=str, keep_default_na=False)
+            assert len(partial) == 60 and (partial["tp_status"] == "pending").sum() == 40
+        finally:
+            gate.set()
+        assert wait_for(c, job["id"])["status"] == "completed"
