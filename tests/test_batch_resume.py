@@ -77,3 +77,13 @@ def test_save_chunk_is_atomic_and_lease_guarded(tmp_path: Path):
     assert repo.save_chunk(job.id, "a", 0, [{"row_idx": 0, **row}], 60) is False  # stale cursor
     assert repo.get_job(job.id).rows_done == 2 and repo.count_results(job.id) == 2
     repo.engine.dispose()
+
+
+def test_abandoned_ingest_is_removed(tmp_path: Path):
+    repo = Repository(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
+    ds = repo.create_dataset("half.csv", "csv", {})
+    repo.add_rows(ds.id, [(0, {"text": "t"}, None)])
+    assert repo.delete_abandoned_ingests(older_than_s=3600) == 0  # may still be in progress
+    assert repo.delete_abandoned_ingests(older_than_s=-1) == 1
+    assert repo.get_dataset(ds.id) is None and repo.read_rows(ds.id, 0, 10) == []
+    repo.engine.dispose()

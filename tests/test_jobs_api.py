@@ -221,3 +221,19 @@ def test_progress_and_partial_results_while_running(tmp_path, settings, pipeline
         finally:
             gate.set()
         assert wait_for(c, job["id"])["status"] == "completed"
+
+
+def test_streamed_upload_without_length_is_bounded(api):
+    """No Content-Length (chunked): the route counts bytes as they arrive and stops at the limit."""
+    boundary = "tpboundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
+            "Content-Type: text/csv\r\n\r\nid,text\r\n").encode()
+
+    def body():
+        yield head
+        for i in range(400):  # ~400 KiB > 256 KiB limit
+            yield f"{i},{'x' * 1000}\r\n".encode()
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = api.post("/v1/datasets", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"

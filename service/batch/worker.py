@@ -20,6 +20,9 @@ from service.storage import Repository
 
 log = logging.getLogger(__name__)
 
+# An upload still 'ingesting' after this long belongs to a process that died (ingest runs at disk speed).
+_ABANDONED_INGEST_S = 6 * 3600
+
 
 class JobWorker:
     def __init__(self, repo: Repository, pipeline: Callable[[], AnalysisPipeline], settings: Settings) -> None:
@@ -51,6 +54,11 @@ class JobWorker:
         return self._thread is not None and self._thread.is_alive()
 
     def _loop(self) -> None:
+        try:
+            if n := self.repo.delete_abandoned_ingests(_ABANDONED_INGEST_S):
+                log.info("removed %d uploads abandoned mid-ingest", n)
+        except Exception:
+            log.exception("job worker: cleanup of abandoned uploads failed")
         while not self._stop.is_set():
             worked = False
             try:

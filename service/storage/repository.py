@@ -102,6 +102,15 @@ class Repository:
             s.execute(delete(DatasetRow).where(DatasetRow.dataset_id == dataset_id))
             s.execute(delete(Dataset).where(Dataset.id == dataset_id))
 
+    def delete_abandoned_ingests(self, older_than_s: float) -> int:
+        """Datasets stuck in 'ingesting' (the process died mid-upload; the upload was never accepted)."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        with self._session() as s:
+            ids = list(s.scalars(select(Dataset.id).where(Dataset.status == "ingesting", Dataset.created_at < cutoff)))
+        for dataset_id in ids:
+            self.delete_dataset(dataset_id)
+        return len(ids)
+
     def read_rows(self, dataset_id: str, start: int, limit: int) -> list[tuple[int, dict[str, Any], str | None]]:
         with self._session() as s:
             rows = s.execute(
