@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from batch_helpers import CountingPipeline, SimulatedCrash, sample_frame, write_frame
+from batch_helpers import CountingPipeline, sample_frame, write_frame
 from service.api.app import create_app
 from service.storage import Repository, make_engine
 

@@ -70,6 +70,6 @@ def score_rows(
             todo.append(k)
             comments.append(c)
     if comments:
-        for k, res in zip(todo, _analyze_robust(pipeline, comments)):
+        for k, res in zip(todo, _analyze_robust(pipeline, comments), strict=True):
             out[k] = res
     return [{"row_idx": rows[k][0], **res} for k, res in enumerate(out) if res is not None]
