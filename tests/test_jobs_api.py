@@ -97,6 +97,10 @@ def test_dataset_then_job(api, tmp_path):
     assert job.status_code == 202
     assert wait_for(api, job.json()["id"])["status"] == "completed"
     assert api.post("/v1/jobs", json={"dataset_id": "nope"}).status_code == 404
+    assert api.delete(f"/v1/datasets/{ds['id']}").status_code == 204
+    assert api.get(f"/v1/datasets/{ds['id']}").status_code == 404
+    assert api.get(f"/v1/jobs/{job.json()['id']}").status_code == 404
+    assert api.delete(f"/v1/datasets/{ds['id']}").status_code == 404
 
 
 @pytest.mark.parametrize("name,content,fields,status,error", [

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message, Receive
@@ -209,6 +209,19 @@ def get_dataset(dataset_id: str, request: Request) -> DatasetOut:
     if ds is None or ds.status != "ready":
         raise ApiError(404, "not_found", f"no dataset {dataset_id}")
     return _dataset_out(ds)
+
+
+@router.delete("/datasets/{dataset_id}", status_code=204, responses=_ERRORS,
+               summary="Delete a dataset with its jobs, results and reports")
+def delete_dataset(dataset_id: str, request: Request) -> Response:
+    repo = _rt(request).repo
+    if repo.get_dataset(dataset_id) is None:
+        raise ApiError(404, "not_found", f"no dataset {dataset_id}")
+    active = [j.id for j in repo.jobs_of_dataset(dataset_id) if j.status in ("pending", "running")]
+    if active:
+        raise ApiError(409, "dataset_in_use", f"jobs {active} are still pending or running on this dataset")
+    repo.delete_dataset(dataset_id)
+    return Response(status_code=204)
 
 
 @router.post("/jobs", status_code=202, response_model=JobOut, responses=_ERRORS,
