@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,17 @@ def test_cross_format_csv_to_xlsx(tmp_path: Path, pipeline, settings):
     out = tmp_path / "scored.xlsx"
     assert score(pipeline, settings, str(src), "-o", str(out)) == 0
     assert len(read_frame(out)) == 6
+
+
+@pytest.mark.skipif(importlib.util.find_spec("service.themes") is None, reason="themes library not present")
+def test_themes_report_fitted_on_sample_counts_whole_dump(tmp_path: Path, pipeline, settings):
+    df = sample_frame(n_good=240)
+    src = write_frame(df, tmp_path / "in.csv")
+    capped = settings.model_copy(update={"themes_report_max_comments": 100})
+    assert score(pipeline, capped, str(src), "-o", str(tmp_path / "out.csv")) == 0
+    report = json.loads((tmp_path / "out.themes.json").read_text(encoding="utf-8"))
+    clustering = report["clustering"]
+    assert clustering["sampled_comments"] == 80  # every 3rd of 240 scored comments
+    result = clustering["result"]
+    assert result["n_comments"] == 240
+    assert sum(t["size"] for t in result["themes"]) + result["n_unassigned"] == 240

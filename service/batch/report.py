@@ -2,8 +2,10 @@
 
 Two parts: (1) aggregates over every scored row — languages, sentiment, and the touchpoint
 themes the pipeline assigned per comment, with counts and mean sentiment; (2) a clustering step
-(``service.themes.cluster_comments``) over an even sample of the scored comments (bounded by
-``settings.themes_report_max_comments`` so memory stays bounded on million-row dumps).
+(``service.themes.fit_themes``, the library behind ``cluster_comments``) fitted on an even sample
+of the scored comments (bounded by ``settings.themes_report_max_comments`` so memory and time stay
+bounded on million-row dumps), after which every scored comment is assigned to the fitted themes
+so that theme sizes and sentiment describe the whole dump.
 """
 
 from __future__ import annotations
@@ -51,22 +53,76 @@ def _to_plain(obj: Any) -> Any:
 
 
 def _cluster(texts: list[str], languages: list[str], sentiments: list[Any],
-             n_themes: int | None, settings: Settings) -> tuple[Any, str | None]:
-    """Run the themes library's clustering if it is installed; (clusters, note).
+             n_themes: int | None, settings: Settings) -> tuple[Any, str | None, Any]:
+    """Fit the themes library's clustering on the sample if it is installed; (report, note, fitted model).
 
     The per-comment ``assignments`` of the library's report are dropped: they refer to the sample,
     and each row's themes are already in the scored output.
     """
     try:
-        from service.themes import cluster_comments  # noqa: PLC0415 - optional component
+        from service.themes import fit_themes  # noqa: PLC0415 - optional component
     except ImportError:
-        return None, "clustering unavailable: service.themes.cluster_comments is not installed"
+        return None, "clustering unavailable: service.themes is not installed", None
     if len(texts) < 2:
-        return None, "clustering skipped: fewer than 2 scored comments"
-    result = _to_plain(cluster_comments(texts, languages, sentiments, n_themes=n_themes, settings=settings))
+        return None, "clustering skipped: fewer than 2 scored comments", None
+    model, report = fit_themes(texts, languages, sentiments, n_themes=n_themes, settings=settings)
+    result = _to_plain(report)
     if isinstance(result, dict):
         result.pop("assignments", None)
-    return result, None
+    return result, None, model
+
+
+class _ClusterAgg:
+    __slots__ = ("size", "labels", "score_sum", "scored")
+
+    def __init__(self) -> None:
+        self.size = self.scored = 0
+        self.labels: Counter[str] = Counter()
+        self.score_sum = 0.0
+
+
+def _assign_whole_dump(repo: Repository, job: Job, dataset: Dataset, text_col: str | None, model: Any,
+                       result: dict[str, Any]) -> None:
+    """Assign every scored comment to the fitted themes (streaming) and restate sizes and sentiment over all.
+
+    Why: the clustering is fitted on a bounded sample, but analysts read sizes and sentiment per
+    theme as facts about the whole dump; ``predict`` is cheap compared with fitting.
+    """
+    ids = [t.theme_id for t in model.themes]
+    aggs: dict[str, _ClusterAgg] = {}
+    n = unassigned = 0
+    for batch in repo.iter_export(job.id, dataset.id):
+        rows = [r for r in batch if r.result is not None and r.result["status"] == "ok"]
+        if not rows:
+            continue
+        texts = [str(r.record.get(text_col, "")) for r in rows]
+        assigned = model.predict(texts, [r.result["language"] or "und" for r in rows])
+        for r, a in zip(rows, assigned, strict=True):
+            n += 1
+            if not a:
+                unassigned += 1
+                continue
+            agg = aggs.setdefault(ids[a[0].theme], _ClusterAgg())
+            agg.size += 1
+            if r.result["sentiment"]:
+                agg.labels[r.result["sentiment"]] += 1
+            if r.result["sentiment_score"] is not None:
+                agg.scored += 1
+                agg.score_sum += r.result["sentiment_score"]
+    for theme in result.get("themes", []):
+        agg = aggs.get(theme["theme_id"], _ClusterAgg())
+        n_lab = sum(agg.labels.values())
+        theme["size"] = agg.size
+        theme["share"] = round(agg.size / n, 4) if n else 0.0
+        theme["sentiment"] = {
+            "n_scored": n_lab,
+            "counts": {k: agg.labels.get(k, 0) for k in ("negative", "neutral", "positive")},
+            "shares": {k: round(agg.labels.get(k, 0) / n_lab, 4) if n_lab else 0.0
+                       for k in ("negative", "neutral", "positive")},
+            "mean_score": round(agg.score_sum / agg.scored, 4) if agg.scored else None,
+        }
+    result.update(n_comments=n, n_assigned=n - unassigned, n_unassigned=unassigned,
+                  unassigned_share=round(unassigned / n, 4) if n else 0.0)
 
 
 def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Settings,
@@ -121,7 +177,9 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
         for tid, a in sorted(themes.items(), key=lambda kv: (-kv[1].count, kv[0]))
     ]
     try:
-        clusters, note = _cluster(sample_texts, sample_langs, sample_sents, n_themes, settings)
+        clusters, note, model = _cluster(sample_texts, sample_langs, sample_sents, n_themes, settings)
+        if model is not None and isinstance(clusters, dict) and ok > len(sample_texts):
+            _assign_whole_dump(repo, job, dataset, text_col, model, clusters)
     except Exception as exc:  # a clustering failure must not cost the aggregates
         log.exception("clustering failed")
         clusters, note = None, f"clustering failed: {exc}"
@@ -130,6 +188,6 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
         "rows": rows, "scored": ok, "errors": errors,
         "languages": dict(languages.most_common()), "sentiment": dict(sentiments.most_common()),
         "assigned_themes": assigned,
-        "clustering": {"sampled_comments": len(sample_texts), "result": clusters},
+        "clustering": {"sampled_comments": len(sample_texts), "sizes_over": "all scored comments", "result": clusters},
         "clustering_note": note,
     }

@@ -138,7 +138,8 @@ def report_html(report: dict[str, Any]) -> str:
                     f"</td><td>{size}</td><td>{html.escape(_keywords(c))}</td>"
                     f"<td>{html.escape(example[:200])}</td></tr>")
     sampled = (report.get("clustering") or {}).get("sampled_comments")
-    cluster_table = (f"<p class='muted'>clustered {sampled} comments (an even sample when the dump is larger)</p>"
+    cluster_table = (f"<p class='muted'>themes fitted on {sampled} comments (an even sample of larger dumps); "
+                     "sizes and sentiment count every scored comment</p>"
                      "<table><tr><th>theme</th><th>touchpoint</th><th>size</th><th>keywords</th><th>example</th></tr>"
                      + "".join(rows) + "</table>") if rows else ""
     note = report.get("clustering_note")
