@@ -7,9 +7,11 @@ are clustered on their own vocabulary, and only tight, large-enough clusters bec
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -20,13 +22,17 @@ from sklearn.preprocessing import normalize
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    """sv/da/fi/en function words (spaCy's lists; imported lazily, spaCy's import costs seconds)."""
-    from spacy.lang.da.stop_words import STOP_WORDS as da  # noqa: PLC0415
-    from spacy.lang.en.stop_words import STOP_WORDS as en  # noqa: PLC0415
-    from spacy.lang.fi.stop_words import STOP_WORDS as fi  # noqa: PLC0415
-    from spacy.lang.sv.stop_words import STOP_WORDS as sv  # noqa: PLC0415
-
-    return frozenset(w.lower() for w in (*sv, *da, *fi, *en))
+    """sv/da/fi/en function words from spaCy's lists, read from their files: importing spaCy costs seconds."""
+    spec = importlib.util.find_spec("spacy")  # locates the package without importing it
+    words: set[str] = set()
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for lang in ("sv", "da", "fi", "en"):
+            path = Path(root) / "lang" / lang / "stop_words.py"
+            if path.exists():
+                ns: dict[str, object] = {}
+                exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), ns)  # plain STOP_WORDS = set(...)
+                words.update(str(w).lower() for w in ns.get("STOP_WORDS", ()))  # type: ignore[union-attr]
+    return frozenset(words)
 
 
 @dataclass
@@ -40,12 +46,13 @@ class ResidualDiscovery:
     """fit(texts) finds tight word clusters; predict(texts) places new comments in them (or nowhere)."""
 
     def __init__(self, min_size: int, max_k: int = 8, min_cohesion: float = 0.3, min_similarity: float = 0.25,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, max_fit: int = 3000) -> None:
         self.min_size = min_size
         self.max_k = max_k
         self.min_cohesion = min_cohesion
         self.min_similarity = min_similarity
         self.random_state = random_state
+        self.max_fit = max_fit
         self.themes: list[ResidualTheme] = []
         self._vec: TfidfVectorizer | None = None
 
@@ -53,6 +60,9 @@ class ResidualDiscovery:
         self.themes, self._vec = [], None
         if len(texts) < 2 * self.min_size:
             return self
+        if len(texts) > self.max_fit:  # an even, deterministic sample bounds the k-means/silhouette cost
+            step = len(texts) / self.max_fit
+            texts = [texts[int(i * step)] for i in range(self.max_fit)]
         vec = TfidfVectorizer(token_pattern=r"(?u)\b[^\W\d_]{3,}\b", stop_words=sorted(stop_words()), min_df=2,
                               max_df=0.5, sublinear_tf=True, dtype=np.float64)
         try:
@@ -65,10 +75,11 @@ class ResidualDiscovery:
         Xk = normalize(X[keep])
         best: tuple[float, np.ndarray] | None = None
         for k in range(2, min(self.max_k, len(keep) // self.min_size) + 1):
-            labels = KMeans(n_clusters=k, n_init=4, random_state=self.random_state).fit_predict(Xk)
+            labels = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit_predict(Xk)
             if len(np.unique(labels)) < 2:
                 continue
-            s = float(silhouette_score(Xk, labels, metric="cosine", random_state=self.random_state))
+            s = float(silhouette_score(Xk, labels, metric="cosine", sample_size=min(Xk.shape[0], 2000),
+                                       random_state=self.random_state))
             if best is None or s > best[0] + 1e-9:
                 best = (s, labels)
         if best is None:
