@@ -91,3 +91,17 @@ def test_missing_text_column_is_a_clear_usage_error(tmp_path: Path, pipeline, se
     assert "no text column" in capsys.readouterr().err
     assert score(pipeline, settings, str(src), "-o", str(tmp_path / "o.csv"), "--text-col", "nope") == 2
     assert score(pipeline, settings, str(src), "-o", str(tmp_path / "o.xls")) == 2
+
+
+def test_legacy_encoding(tmp_path: Path, pipeline, settings, capsys):
+    src = tmp_path / "excel_export.csv"
+    src.write_bytes("id,text\n1,Väldigt trevlig personal och snabb leverans\n2,Bra\n".encode("cp1252"))
+    out = tmp_path / "out.csv"
+    assert score(pipeline, settings, str(src), "-o", str(out)) == 0
+    got = read_frame(out)
+    assert list(got["tp_status"]) == ["error", "ok"]  # the å/ä bytes are not UTF-8: reported, not guessed
+    assert "--encoding cp1252" in capsys.readouterr().err
+    assert score(pipeline, settings, str(src), "-o", str(out), "--encoding", "cp1252") == 0
+    got = read_frame(out)
+    assert list(got["tp_status"]) == ["ok", "ok"] and got["text"][0].startswith("Väldigt")
+    assert score(pipeline, settings, str(src), "-o", str(out), "--encoding", "klingon") == 2

@@ -128,6 +128,14 @@ def test_n_themes_validated_before_storing(api, tmp_path):
     assert api.post("/v1/jobs", json={"dataset_id": "x", "n_themes": 0}).status_code == 422
 
 
+def test_upload_encoding(api):
+    content = "id,text\n1,Väldigt trevlig personal\n".encode("cp1252")
+    r = api.post("/v1/datasets", files={"file": ("c.csv", content)}, data={"encoding": "cp1252"})
+    assert r.status_code == 201 and r.json()["rows"] == 1
+    r = api.post("/v1/datasets", files={"file": ("c.csv", content)}, data={"encoding": "klingon"})
+    assert r.status_code == 422 and "encoding" in r.json()["detail"]
+
+
 def test_malformed_requests(api):
     assert api.post("/v1/datasets", data={"text_column": "x"}).status_code in (400, 422)
     assert api.post("/v1/datasets", files={"other": ("a.csv", b"id,text\n1,a\n")}).status_code == 422

@@ -127,9 +127,15 @@ def _ingest(repo: Repository, settings: Settings, upload: UploadFile, form: Form
         tmp.flush()
         if tmp.tell() > settings.max_upload_bytes:
             raise ApiError(413, "payload_too_large", f"file exceeds the limit of {settings.max_upload_bytes} bytes")
+        encoding = _field(form, "encoding") or "utf-8"
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise ApiError(422, "invalid_request", f"unknown encoding {encoding!r}") from None
         try:
             return ingest_file(repo, Path(tmp.name), fmt, mapping, name=upload.filename or "upload",
-                               sheet=_field(form, "sheet"), chunk_rows=max(500, settings.batch_chunk_rows))
+                               sheet=_field(form, "sheet"), encoding=encoding,
+                               chunk_rows=max(500, settings.batch_chunk_rows))
         except MalformedFile as exc:
             raise ApiError(400, "malformed_file", f"{upload.filename}: {exc}") from None
         except MappingError as exc:
@@ -193,7 +199,8 @@ def _create_job(request: Request, dataset_id: str, n_themes: int | None) -> JobO
 
 
 _UPLOAD_DOC = ("multipart/form-data: `file` (.csv .tsv .jsonl .parquet .xlsx), optional `format`, `text_column`, "
-               "`id_column`, `language_column`, `metadata_columns` (e.g. `score=NPS,survey_id`), `sheet`.")
+               "`id_column`, `language_column`, `metadata_columns` (e.g. `score=NPS,survey_id`), `sheet`, "
+               "`encoding` (text formats; default utf-8, e.g. cp1252).")
 
 
 @router.post("/datasets", status_code=201, response_model=DatasetOut, responses=_ERRORS,

@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--meta", action="append", default=[], metavar="FIELD[=COLUMN]",
                    help="pass a column as comment metadata, e.g. --meta score=NPS --meta survey_id; repeatable")
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    p.add_argument("--encoding", default="utf-8",
+                   help="text encoding of CSV/TSV/JSONL input, e.g. cp1252 for some Excel exports (default utf-8)")
     p.add_argument("--chunk-rows", type=int, help="rows per committed chunk (default from settings)")
     p.add_argument("--n-themes", type=int, help="number of clusters for the themes report (default: automatic)")
     p.add_argument("--report", type=Path, metavar="PREFIX",
@@ -73,7 +75,7 @@ def _say(msg: str) -> None:
 def _dataset(repo: Repository, args: argparse.Namespace, fmt: str, mapping: ColumnMapping,
              settings: Settings) -> Dataset:
     """The ingested input: reused from the state file if the input is unchanged, else (re-)read."""
-    fp = file_fingerprint(args.input, mapping, args.sheet)
+    fp = file_fingerprint(args.input, mapping, args.sheet, args.encoding)
     keep = None
     for ds in repo.all_datasets():
         if keep is None and ds.fingerprint == fp and ds.status == "ready":
@@ -83,7 +85,7 @@ def _dataset(repo: Repository, args: argparse.Namespace, fmt: str, mapping: Colu
     if keep is not None:
         return keep
     with _progress("reading", None, 0, args.no_progress) as bar:
-        return ingest_file(repo, args.input, fmt, mapping, sheet=args.sheet, fingerprint=fp,
+        return ingest_file(repo, args.input, fmt, mapping, sheet=args.sheet, encoding=args.encoding, fingerprint=fp,
                            chunk_rows=max(500, settings.batch_chunk_rows), progress=bar.update)
 
 
@@ -136,6 +138,11 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
         return 2
     if args.n_themes is not None and not 1 <= args.n_themes <= settings.themes_max_themes:
         _say(f"error: --n-themes must be from 1 to {settings.themes_max_themes}")
+        return 2
+    try:
+        "".encode(args.encoding)
+    except LookupError:
+        _say(f"error: unknown encoding {args.encoding!r}")
         return 2
     mapping = ColumnMapping(text=args.text_col, id=args.id_col, language=args.language_col,
                             metadata=parse_metadata_spec(args.meta))
@@ -192,6 +199,10 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
         _say(f"wrote {n} rows to {args.output} ({n - job.n_errors} scored, {job.n_errors} rejected{rate})")
         for e in repo.errors(job.id, 0, 5):
             _say(f"  rejected row {e['row']} (id {e['id']}): {e['error']}")
+        undecodable = sum("invalid UTF-8" in (e["error"] or "") for e in repo.errors(job.id, 0, 1000))
+        if undecodable and args.encoding.lower().replace("-", "") in ("utf8", "utf_8"):
+            _say(f"hint: {undecodable} rejected rows hold bytes that are not UTF-8; if the file comes from "
+                 "Excel or an older survey tool, try --encoding cp1252")
         if job.n_errors > 5:
             _say(f"  ... {job.n_errors - 5} more; see tp_status/tp_error in the output"
                  + ("" if args.errors_out else " or use --errors-out"))

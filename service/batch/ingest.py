@@ -51,11 +51,11 @@ class ColumnTracker:
         return out
 
 
-def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = None) -> str:
-    """Size + head/tail hash + mapping: tells a resumable state apart from a changed input."""
+def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = None, encoding: str = "utf-8") -> str:
+    """Size + head/tail hash + reading options: tells a resumable state apart from a changed input."""
     h = hashlib.sha256()
     size = path.stat().st_size
-    h.update(f"{size}|{mapping.to_dict()}|{sheet}".encode())
+    h.update(f"{size}|{mapping.to_dict()}|{sheet}|{encoding}".encode())
     with open(path, "rb") as f:
         h.update(f.read(1 << 20))
         if size > 2 << 20:
@@ -66,7 +66,7 @@ def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = Non
 
 def ingest_file(
     repo: Repository, path: Path, fmt: str, mapping: ColumnMapping, *, name: str | None = None,
-    sheet: str | None = None, fingerprint: str | None = None, chunk_rows: int = 2000,
+    sheet: str | None = None, encoding: str = "utf-8", fingerprint: str | None = None, chunk_rows: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> Dataset:
     """Store every row of ``path``; raises MalformedFile/MappingError (and stores nothing) if unusable."""
@@ -75,7 +75,7 @@ def ingest_file(
     n = n_problems = 0
     buf: list[tuple[int, dict, str | None]] = []
     try:
-        for row in read_rows(path, fmt, sheet):
+        for row in read_rows(path, fmt, sheet, encoding):
             tracker.observe(row.record)
             buf.append((n, {k: normalize(v) for k, v in row.record.items()}, row.problem))
             n += 1

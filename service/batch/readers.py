@@ -85,10 +85,15 @@ def _unique_header(names: list[Any]) -> list[str]:
     return out
 
 
-def read_delimited(path: Path, delimiter: str) -> Iterator[SourceRow]:
+def _codec(encoding: str) -> str:
+    """UTF-8 input may start with a byte-order mark (Excel writes one); strip it."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def read_delimited(path: Path, delimiter: str, encoding: str = "utf-8") -> Iterator[SourceRow]:
     csv.field_size_limit(_CSV_FIELD_LIMIT)
     with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding=_codec(encoding), errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)
         try:
             header = next(reader)
@@ -124,12 +129,11 @@ def read_delimited(path: Path, delimiter: str) -> Iterator[SourceRow]:
             yield SourceRow(record, problem)
 
 
-def read_jsonl(path: Path) -> Iterator[SourceRow]:
+def read_jsonl(path: Path, encoding: str = "utf-8") -> Iterator[SourceRow]:
+    codec = _codec(encoding)
     with open(path, "rb") as raw:
         for lineno, line in enumerate(raw, start=1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            text = line.decode("utf-8", errors="surrogateescape").strip()
+            text = line.decode(codec if lineno == 1 else encoding, errors="surrogateescape").strip()
             if not text:
                 continue
             try:
@@ -193,14 +197,14 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Iterator[SourceRow]:
         wb.close()
 
 
-def read_rows(path: Path, fmt: str, sheet: str | None = None) -> Iterator[SourceRow]:
-    """All data rows of ``path`` in file order."""
+def read_rows(path: Path, fmt: str, sheet: str | None = None, encoding: str = "utf-8") -> Iterator[SourceRow]:
+    """All data rows of ``path`` in file order (``encoding`` applies to the text formats)."""
     if fmt == "csv":
-        return read_delimited(path, ",")
+        return read_delimited(path, ",", encoding)
     if fmt == "tsv":
-        return read_delimited(path, "\t")
+        return read_delimited(path, "\t", encoding)
     if fmt == "jsonl":
-        return read_jsonl(path)
+        return read_jsonl(path, encoding)
     if fmt == "parquet":
         return read_parquet(path)
     if fmt == "xlsx":
