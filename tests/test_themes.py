@@ -90,6 +90,20 @@ def test_same_input_gives_same_report(parallel, fitted):
     assert again.model_dump() == fitted[1].model_dump()
 
 
+def test_same_report_in_another_process_with_another_hash_seed(parallel, fitted, tmp_path):
+    """No set/dict iteration order leaks into the result (PYTHONHASHSEED changes it between processes)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.json"
+    code = ("import json,sys; from training.eval_themes import load_parallel; from service.themes import cluster_comments; "
+            "t,l,_,_=load_parallel(); open(sys.argv[1],'w').write(json.dumps(cluster_comments(t,l).model_dump(mode='json')))")
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, timeout=120,
+                   env={**os.environ, "PYTHONHASHSEED": "12345"}, cwd=Path(__file__).resolve().parent.parent)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(fitted[1].model_dump(mode="json")))
+
+
 def test_n_themes_override_asks_for_fewer_or_more(parallel, fitted):
     texts, langs, _, _ = parallel
     auto = fitted[1].n_themes

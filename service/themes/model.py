@@ -36,6 +36,7 @@ class ThemeParams:
     fallback_neighbours: int = 5
     fallback_max_reference: int = 8000
     taxonomy_prior: float = 0.5
+    member_min_similarity: float = 0.05
     kmeans_max_iter: int = 1  # measured: same scores as 100 on the eval sets; more iterations drift into mixed clusters on large dumps
     discover_residual: bool = True
     discovery_min_cohesion: float = 0.3
@@ -272,7 +273,7 @@ class ThemeModel:
             out: list[list[Assignment]] = []
             for i, t in enumerate(member_of):
                 sim = float(X[i] @ C[t]) if t >= 0 else 0.0
-                if sim > 0.05:
+                if sim >= self.params.member_min_similarity:
                     rest = [a for a in base[i] if a.theme != t][: self.params.max_themes_per_comment - 1]
                     out.append([Assignment(int(t), min(1.0, sim)), *rest])
                 else:

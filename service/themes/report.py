@@ -120,7 +120,7 @@ def build_report(
         kw: dict[str, Counter[str]] = {}
         strong = theme.centroid >= 0.25 * float(theme.centroid.max())  # the theme's own concepts, not stray ones
         for i in members:
-            for surface, concept in {(m.surface, m.concept) for m in model.matches_[i]}:
+            for surface, concept in sorted({(m.surface, m.concept) for m in model.matches_[i]}):
                 j = lex.index[concept]
                 if strong[j]:
                     kw.setdefault(languages[i], Counter())[surface] += float(theme.centroid[j])
