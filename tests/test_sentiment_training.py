@@ -1,0 +1,54 @@
+"""The sentiment training pipeline end-to-end on a tiny slice of ../shared/data (seconds, CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from service.config import Settings
+from service.sentiment import load_scorer
+from training.data import DATA_DIR, split_of
+from training.sentiment_data import iter_examples, normalise
+from training.train_sentiment import fit_temperature, main
+
+pytestmark = pytest.mark.skipif(not DATA_DIR.exists(), reason=f"training data not present at {DATA_DIR}")
+
+TINY = ["--max-rows-per-source", "60", "--epochs", "1", "--hidden", "32", "--layers", "1", "--heads", "2",
+        "--intermediate", "64", "--vocab-size", "1500", "--batch-size", "16"]
+
+
+def test_train_tiny_end_to_end(tmp_path):
+    out = tmp_path / "sentiment"
+    main([*TINY, "--output-dir", str(out)])
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "calibration.json", "metrics.json", "MODEL_CARD.md"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"model", "bow_baseline", "length_only_baseline", "calibration"} <= set(metrics)
+    scorer = load_scorer(out, Settings())
+    (res,) = scorer.transform(["Bra service. Dålig leverans."], ["sv"])
+    assert abs(sum(res.probabilities.values()) - 1) < 1e-6 and len(res.sentences) == 2
+
+
+def test_training_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        main([*TINY, "--output-dir", str(out), "--skip-eval"])
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert (a / "tokenizer.json").read_bytes() == (b / "tokenizer.json").read_bytes()
+
+
+def test_splits_follow_the_key_hash_and_texts_are_unique():
+    rows = list(iter_examples(max_rows_per_source=300))
+    assert {r.split for r in rows} == {"train", "dev", "test"}
+    assert all(r.split == split_of(r.key) for r in rows)
+    assert len({normalise(r.text) for r in rows}) == len(rows)
+
+
+def test_temperature_scaling_recovers_known_temperature():
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=(4000, 3)) * 3
+    p = np.exp(true) / np.exp(true).sum(1, keepdims=True)
+    gold = np.array([rng.choice(3, p=row) for row in p])
+    assert fit_temperature(true * 2.0, gold) == pytest.approx(2.0, rel=0.1)
