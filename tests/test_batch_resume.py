@@ -87,3 +87,16 @@ def test_abandoned_ingest_is_removed(tmp_path: Path):
     assert repo.delete_abandoned_ingests(older_than_s=-1) == 1
     assert repo.get_dataset(ds.id) is None and repo.read_rows(ds.id, 0, 10) == []
     repo.engine.dispose()
+
+
+def test_concurrent_run_on_same_output_is_refused(tmp_path: Path, pipeline, settings, capsys):
+    import fcntl
+
+    src = write_frame(sample_frame(n_good=4), tmp_path / "in.csv")
+    out = tmp_path / "out.csv"
+    with open(f"{out}.tpstate.db.lock", "wb") as held:  # as if another run were in progress
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert score(pipeline, settings, str(src), "-o", str(out)) == 2
+        assert "another 'touchpoints score'" in capsys.readouterr().err
+    assert score(pipeline, settings, str(src), "-o", str(out)) == 0
+    assert not Path(f"{out}.tpstate.db.lock").exists()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import json
 import os
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
 from service.batch.formats import FORMATS, MalformedFile, UnsupportedFormat, detect_format
@@ -147,6 +149,30 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
     mapping = ColumnMapping(text=args.text_col, id=args.id_col, language=args.language_col,
                             metadata=parse_metadata_spec(args.meta))
     state = args.state or Path(f"{args.output}.tpstate.db")
+    lock = _lock(Path(f"{state}.lock"))
+    if lock is None:
+        _say(f"error: another 'touchpoints score' is writing {args.output} (lock {state}.lock); wait for it")
+        return 2
+    try:
+        return _score_locked(args, pipeline, settings, timings, state, fmt_in, fmt_out, mapping)
+    finally:
+        Path(f"{state}.lock").unlink(missing_ok=True)
+        lock.close()
+
+
+def _lock(path: Path) -> IO[bytes] | None:
+    """Exclusive advisory lock (released by the OS even on kill -9), so two runs never share a state file."""
+    f = open(path, "wb")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def _score_locked(args: argparse.Namespace, pipeline: AnalysisPipeline | None, settings: Settings,
+                  timings: dict[str, float], state: Path, fmt_in: str, fmt_out: str, mapping: ColumnMapping) -> int:
     if args.restart:
         _remove_sqlite(state)
     engine = make_engine(f"sqlite:///{state}")
@@ -171,9 +197,15 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
             owner = f"cli-{os.getpid()}"
             repo.claim(job.id, owner, settings.job_lease_seconds, force=True)
             with _progress("scoring", job.total_rows, done_before, args.no_progress) as bar:
+
+                def advance(n: int) -> None:
+                    bar.update(n)
+                    if bar.n >= job.total_rows:  # the themes report follows; keep the final rate honest
+                        bar.close()
+                        _say("building the themes report ...")
+
                 try:
-                    outcome = run_job(repo, job.id, owner, pipeline, settings, progress=bar.update,
-                                      timings=timings)
+                    outcome = run_job(repo, job.id, owner, pipeline, settings, progress=advance, timings=timings)
                 except KeyboardInterrupt:
                     repo.release(job.id, owner)
                     bar.close()
