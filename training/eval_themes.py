@@ -1,6 +1,6 @@
 """Measure theme clustering: agreement with labelled data and across languages.
 
-    python -m training.eval_themes [--per-label 150] [--json PATH]
+    python -m training.eval_themes [--per-label 150] [--json PATH] [--ablations]
 
 Sets (all English except the hand-made parallel set and the Swedish Trustpilot set):
 1. ``tests/data/themes_parallel.tsv``: 48 realistic survey comments, each written in sv/da/fi/en
@@ -32,11 +32,14 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
+from sklearn.preprocessing import normalize
 
 from service.config import Settings
 from service.themes import ThemeModel, load_taxonomy, params_from_settings
+from service.themes.lexicon import ConceptVectorizer, l2_normalize
 from training.data import REPO_ROOT, read_tsv
 
 PARALLEL = REPO_ROOT / "tests" / "data" / "themes_parallel.tsv"
@@ -132,6 +135,45 @@ def cluster_charngram(k: int) -> Callable[[Sequence[str], Sequence[str]], list[i
     return run
 
 
+def cluster_plain(settings: Settings, k: int, char_weight: float) -> Callable[[Sequence[str], Sequence[str]], list[int]]:
+    """Ablation: unseeded k-means++ on concept features, optionally plus char n-gram SVD features."""
+    vec = ConceptVectorizer(load_taxonomy(settings.themes_path).lexicon)
+
+    def run(texts: Sequence[str], langs: Sequence[str]) -> list[int]:
+        X = l2_normalize(vec.transform(texts, langs))
+        if char_weight > 0:
+            C = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit_transform(texts)
+            Z = normalize(TruncatedSVD(100, random_state=0).fit_transform(C))
+            X = np.hstack([X, char_weight * Z])
+        return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X).tolist()
+
+    return run
+
+
+def ablations(settings: Settings) -> dict:
+    """Seeded vs k-means++ and concept-only vs concept + char n-gram features, all at k = gold labels."""
+    sets: dict[str, tuple[list[str], list[str], list[str], list[str] | None]] = {
+        "parallel dev": load_parallel(PARALLEL), "parallel held-out": load_parallel(HOLDOUT)}
+    for name, loader in [("bitext", lambda: load_bitext(150)), ("semeval", load_semeval)]:
+        try:
+            t, l, g = loader()
+            sets[name] = (t, l, g, None)
+        except FileNotFoundError:
+            pass
+    out: dict = {}
+    for name, (texts, langs, gold, groups) in sets.items():
+        k = len(set(gold))
+        for method, fn in [("seeded (shipped), k=gold", cluster_ours(settings, k)),
+                           ("k-means++ concepts", cluster_plain(settings, k, 0.0)),
+                           ("k-means++ concepts + char n-grams", cluster_plain(settings, k, 1.0))]:
+            pred = fn(texts, langs)
+            r = scores(pred, gold)
+            if groups is not None:
+                r["groups_all_same"] = cross_language(pred, groups, langs)["groups_all_same"]
+            out[f"{name} | {method}"] = r
+    return out
+
+
 def scores(pred: Sequence[int], gold: Sequence[str]) -> dict[str, float]:
     return {
         "ari": round(adjusted_rand_score(gold, pred), 3),
@@ -206,6 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-label", type=int, default=150, help="comments per label for bitext / trustpilot samples")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--ablations", action="store_true", help="also compare seeding and char n-gram features")
     args = ap.parse_args(argv)
     settings = Settings()
     results: dict = {}
@@ -245,6 +288,14 @@ def main(argv: list[str] | None = None) -> dict:
         for m in ("auto", "k=gold", "char k-means k=gold"):
             s = r[m]
             print(f"| {name} | {r['n']} | {r['labels']} | {m} | {s['ari']} | {s['v_measure']} | {s['n_clusters']} | {s['unassigned']} |")
+    if args.ablations:
+        results["ablations"] = ablations(settings)
+        print("\n### Ablations (k = number of gold labels)\n")
+        print("| data | method | ARI | V-measure | all 4 languages same theme |")
+        print("|---|---|---|---|---|")
+        for key, r in results["ablations"].items():
+            print(f"| {key} | {r['ari']} | {r['v_measure']} | {r.get('groups_all_same', '–')} |")
+    results["seconds"] = round(time.perf_counter() - t0, 1)
     print(f"\n({results['seconds']} s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
