@@ -57,6 +57,7 @@ def test_job_lifecycle(api, tmp_path):
     assert job["status"] in ("pending", "running", "completed") and job["total_rows"] == 52
     done = wait_for(api, job["id"])
     assert done["status"] == "completed" and done["rows_done"] == 52 and done["progress"] == 1.0
+    assert done["phase"] is None
     assert done["errors"] == 2 and done["models"]["language"]
 
     for fmt, reader in [("csv", lambda b: pd.read_csv(io.BytesIO(b), dtype=str, keep_default_na=False)),
@@ -223,7 +224,7 @@ def test_progress_and_partial_results_while_running(tmp_path, settings, pipeline
             deadline = time.monotonic() + 30
             while (state := c.get(f"/v1/jobs/{job['id']}").json())["rows_done"] < 20 and time.monotonic() < deadline:
                 time.sleep(0.02)
-            assert state["status"] == "running" and state["rows_done"] == 20
+            assert state["status"] == "running" and state["rows_done"] == 20 and state["phase"] == "scoring"
             assert state["progress"] == pytest.approx(1 / 3, abs=1e-3)
             assert c.get(f"/v1/jobs/{job['id']}/results").status_code == 409
             assert c.get(f"/v1/jobs/{job['id']}/themes").status_code == 409

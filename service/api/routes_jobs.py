@@ -176,8 +176,13 @@ def _dataset_out(ds: Dataset) -> DatasetOut:
 
 def _job_out(job: Job) -> JobOut:
     base = f"/v1/jobs/{job.id}"
+    phase = None
+    if job.status == "pending":
+        phase = "queued"
+    elif job.status == "running":
+        phase = "scoring" if job.rows_done < job.total_rows else "themes_report"
     return JobOut(
-        id=job.id, dataset_id=job.dataset_id, status=job.status, total_rows=job.total_rows,
+        id=job.id, dataset_id=job.dataset_id, status=job.status, phase=phase, total_rows=job.total_rows,
         rows_done=job.rows_done, progress=round(job.rows_done / job.total_rows, 4) if job.total_rows else 1.0,
         errors=job.n_errors, attempts=max(0, job.attempts), message=job.message,
         models=json.loads(job.models_json or "{}"), created_at=job.created_at, started_at=job.started_at,

@@ -32,6 +32,8 @@ class JobOut(BaseModel):
     id: str
     dataset_id: str
     status: JobStatus
+    phase: Literal["queued", "scoring", "themes_report"] | None = Field(
+        default=None, description="What a pending/running job is doing; None once finished.")
     total_rows: int
     rows_done: int
     progress: float = Field(ge=0.0, le=1.0)
