@@ -76,6 +76,7 @@ def test_save_chunk_is_atomic_and_lease_guarded(tmp_path: Path):
     assert repo.save_chunk(job.id, "a", 0, [{"row_idx": 0, **row}, {"row_idx": 1, **row}], 60)
     assert repo.save_chunk(job.id, "a", 0, [{"row_idx": 0, **row}], 60) is False  # stale cursor
     assert repo.get_job(job.id).rows_done == 2 and repo.count_results(job.id) == 2
+    assert repo.renew_lease(job.id, "a", 60) and not repo.renew_lease(job.id, "b", 60)
     repo.engine.dispose()
 
 

@@ -10,9 +10,11 @@ so that theme sizes and sentiment describe the whole dump.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
@@ -82,7 +84,7 @@ class _ClusterAgg:
 
 
 def _assign_whole_dump(repo: Repository, job: Job, dataset: Dataset, text_col: str | None, model: Any,
-                       result: dict[str, Any]) -> None:
+                       result: dict[str, Any], heartbeat: Callable[[], object]) -> None:
     """Assign every scored comment to the fitted themes (streaming) and restate sizes and sentiment over all.
 
     Why: the clustering is fitted on a bounded sample, but analysts read sizes and sentiment per
@@ -92,6 +94,7 @@ def _assign_whole_dump(repo: Repository, job: Job, dataset: Dataset, text_col: s
     aggs: dict[str, _ClusterAgg] = {}
     n = unassigned = 0
     for batch in repo.iter_export(job.id, dataset.id):
+        heartbeat()
         rows = [r for r in batch if r.result is not None and r.result["status"] == "ok"]
         if not rows:
             continue
@@ -126,8 +129,8 @@ def _assign_whole_dump(repo: Repository, job: Job, dataset: Dataset, text_col: s
 
 
 def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Settings,
-                 n_themes: int | None = None) -> dict[str, Any]:
-    import json
+                 n_themes: int | None = None, heartbeat: Callable[[], object] = lambda: None) -> dict[str, Any]:
+    """``heartbeat`` is called between batches so a job's lease outlives a long report on a big dump."""
 
     mapping = json.loads(dataset.mapping_json)
     text_col = mapping.get("text")
@@ -141,6 +144,7 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
     sample_sents: list[Any] = []
     rows = ok = errors = 0
     for batch in repo.iter_export(job.id, dataset.id):
+        heartbeat()
         for row in batch:
             rows += 1
             r = row.result
@@ -179,7 +183,7 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
     try:
         clusters, note, model = _cluster(sample_texts, sample_langs, sample_sents, n_themes, settings)
         if model is not None and isinstance(clusters, dict) and ok > len(sample_texts):
-            _assign_whole_dump(repo, job, dataset, text_col, model, clusters)
+            _assign_whole_dump(repo, job, dataset, text_col, model, clusters, heartbeat)
     except Exception as exc:  # a clustering failure must not cost the aggregates
         log.exception("clustering failed")
         clusters, note = None, f"clustering failed: {exc}"

@@ -57,7 +57,8 @@ def run_job(
     message = None
     t0 = time.perf_counter()
     try:
-        report = build_report(repo, repo.get_job(job_id), ds, settings, n_themes=options.get("n_themes"))
+        report = build_report(repo, repo.get_job(job_id), ds, settings, n_themes=options.get("n_themes"),
+                              heartbeat=lambda: repo.renew_lease(job_id, owner, settings.job_lease_seconds))
         repo.save_themes(job_id, report)
         message = report.get("clustering_note")
     except Exception as exc:  # the scored rows stand; only the report is missing

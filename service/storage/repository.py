@@ -188,6 +188,13 @@ class Repository:
             return False
         return True
 
+    def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Keep the lease during long steps without a chunk commit (the themes report)."""
+        now = utcnow()
+        with self._session() as s, s.begin():
+            return s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner)
+                             .values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)).rowcount == 1
+
     def release(self, job_id: str, owner: str) -> None:
         """Give the lease back (graceful shutdown) so the next start resumes at once; the attempt is not counted."""
         with self._session() as s, s.begin():
