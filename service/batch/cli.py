@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import fcntl
 import json
 import os
 import sys
@@ -163,6 +162,10 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
 def _lock(path: Path) -> IO[bytes] | None:
     """Exclusive advisory lock (released by the OS even on kill -9), so two runs never share a state file."""
     f = open(path, "wb")  # noqa: SIM115 - held for the whole run
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only; elsewhere runs are not guarded
+    except ImportError:
+        return f
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
