@@ -121,6 +121,24 @@ def test_themes_outside_the_taxonomy_are_discovered(fitted):
     assert food and food[0].discovered and food[0].touchpoint is None and food[0].label == "Food & drink"
 
 
+def test_vocabulary_outside_the_lexicon_forms_a_discovered_theme(parallel):
+    """Comments the lexicon cannot read (a loyalty club) are clustered on their own words."""
+    texts, langs, _, _ = parallel
+    loyalty = ["My bonus points disappeared from the loyalty club", "Bonus points from the loyalty club vanished again",
+               "Where did my loyalty club bonus points go?", "Loyalty club bonus points expire far too soon",
+               "I lost all my bonus points in the loyalty club", "Loyalty club bonus points are impossible to use",
+               "Bonus points in the loyalty club never show up", "Loyalty club bonus points are a joke",
+               "Why are my loyalty club bonus points gone?"]
+    model, report = fit_themes(texts + loyalty, langs + ["en"] * len(loyalty), None, settings=SETTINGS)
+    found = [t for t in report.themes if t.label.startswith("Discovered:")]
+    assert len(found) == 1 and found[0].touchpoint is None and found[0].discovered
+    assert {"bonus", "loyalty"} & set(found[0].keywords["en"]) and found[0].size >= 5
+    members = {r.index for r in found[0].representative}
+    assert members <= set(range(len(texts), len(texts) + len(loyalty)))
+    hit = model.predict(["Still no bonus points from the loyalty club"], ["en"])[0]
+    assert hit and model.themes[hit[0].theme].theme_id == found[0].theme_id
+
+
 def test_new_comment_is_assigned_without_reclustering(fitted):
     model, _ = fitted
     before = [(t.theme_id, t.centroid.copy()) for t in model.themes]

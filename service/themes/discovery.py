@@ -64,7 +64,7 @@ class ResidualDiscovery:
             step = len(texts) / self.max_fit
             texts = [texts[int(i * step)] for i in range(self.max_fit)]
         vec = TfidfVectorizer(token_pattern=r"(?u)\b[^\W\d_]{3,}\b", stop_words=sorted(stop_words()), min_df=2,
-                              max_df=0.5, sublinear_tf=True, dtype=np.float64)
+                              sublinear_tf=True, dtype=np.float64)  # no max_df: the residual may be one topic
         try:
             X = vec.fit_transform(texts)
         except ValueError:  # no term occurs twice: nothing shared to discover
@@ -73,20 +73,12 @@ class ResidualDiscovery:
         if len(keep) < 2 * self.min_size:
             return self
         Xk = normalize(X[keep])
-        best: tuple[float, np.ndarray] | None = None
-        for k in range(2, min(self.max_k, len(keep) // self.min_size) + 1):
-            labels = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit_predict(Xk)
-            if len(np.unique(labels)) < 2:
-                continue
-            s = float(silhouette_score(Xk, labels, metric="cosine", sample_size=min(Xk.shape[0], 2000),
-                                       random_state=self.random_state))
-            if best is None or s > best[0] + 1e-9:
-                best = (s, labels)
-        if best is None:
+        labels = self._choose_clusters(Xk)
+        if labels is None:
             return self
         terms = vec.get_feature_names_out()
-        labels = best[1]
-        for c in range(labels.max() + 1):
+        labels = self._merge_similar(Xk, labels)
+        for c in np.unique(labels):
             members = Xk[labels == c]
             if members.shape[0] < self.min_size:
                 continue
@@ -101,6 +93,40 @@ class ResidualDiscovery:
         self.themes.sort(key=lambda t: (-t.cohesion, t.terms))
         self._vec = vec if self.themes else None
         return self
+
+    def _choose_clusters(self, Xk: object) -> np.ndarray | None:
+        """One cluster if the residual is a single tight topic, else k-means with the best silhouette."""
+        n = Xk.shape[0]
+        whole = np.asarray(Xk.mean(axis=0)).ravel()
+        whole /= max(float(np.linalg.norm(whole)), 1e-12)
+        if float(np.mean(Xk @ whole)) >= 0.5:
+            return np.zeros(n, dtype=int)
+        n_distinct = len({tuple(np.round(r.toarray().ravel(), 6)) for r in Xk}) if n <= 500 else n
+        best: tuple[float, np.ndarray] | None = None
+        for k in range(2, min(self.max_k, n // self.min_size, n_distinct) + 1):
+            labels = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit_predict(Xk)
+            if len(np.unique(labels)) < 2:
+                continue
+            s = float(silhouette_score(Xk, labels, metric="cosine", sample_size=min(n, 2000),
+                                       random_state=self.random_state))
+            if best is None or s > best[0] + 1e-9:
+                best = (s, labels)
+        return None if best is None else best[1]
+
+    @staticmethod
+    def _merge_similar(X: object, labels: np.ndarray, min_cos: float = 0.5) -> np.ndarray:
+        """k-means must split even a single-topic residual in two; re-join clusters whose centroids agree."""
+        labels = labels.copy()
+        while True:
+            ids = np.unique(labels)
+            cents = np.stack([np.asarray(X[labels == c].mean(axis=0)).ravel() for c in ids])
+            cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-12)
+            sims = cents @ cents.T
+            np.fill_diagonal(sims, -1.0)
+            a, b = np.unravel_index(int(sims.argmax()), sims.shape)
+            if len(ids) < 2 or sims[a, b] < min_cos:
+                return labels
+            labels[labels == ids[max(a, b)]] = ids[min(a, b)]
 
     def predict(self, texts: Sequence[str]) -> list[tuple[int, float] | None]:
         """(theme index, cosine) per text, None when no discovered theme is close enough."""
