@@ -115,3 +115,6 @@ def test_assign_bad_input_is_4xx(client):
     assert r.status_code == 422 and "no_such_concept" in str(r.json()["detail"])
     assert client.post("/v1/themes/assign", json={"comments": c, "themes": [{**theme, "centroid": {}}]}).status_code == 422
     assert client.post("/v1/themes/assign", json={"comments": [{"id": "1", "text": ""}]}).status_code == 422
+    nan = '{"comments": [{"id": "1", "text": "Bra"}], "themes": [{"theme_id": "t", "label": "T", "centroid": {"delivery": NaN}}]}'
+    r = client.post("/v1/themes/assign", content=nan, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
