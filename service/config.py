@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     themes_dir: Path | None = None  # defaults to models_dir / "themes"
     inference_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
+    sentiment_max_sentences: int = Field(
+        default=50, ge=1, description="Sentence-level scores are returned for at most this many sentences per comment."
+    )
 
     # --- persistence -----------------------------------------------------------------
     database_url: str = Field(

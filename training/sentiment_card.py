@@ -169,3 +169,22 @@ def write_card(model_dir: Path, metrics: dict) -> Path:
     path = model_dir / "MODEL_CARD.md"
     path.write_text(render(metrics))
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Re-render the card from an existing metrics.json and print the per-language table (for the README)."""
+    import argparse  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from training.data import REPO_ROOT  # noqa: PLC0415
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models" / "sentiment")
+    args = ap.parse_args(argv)
+    metrics = json.loads((args.model_dir / "metrics.json").read_text())
+    write_card(args.model_dir, metrics)
+    print(_lang_table(metrics))
+
+
+if __name__ == "__main__":
+    main()

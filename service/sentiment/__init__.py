@@ -18,4 +18,6 @@ def load_scorer(path: Path, settings: Settings) -> SentimentScorer:
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     model = SentimentModel.load(path)
-    return SentimentScorer(model, model_version(path), batch_size=settings.inference_batch_size)
+    return SentimentScorer(
+        model, model_version(path), batch_size=settings.inference_batch_size, max_sentences=settings.sentiment_max_sentences
+    )

@@ -8,6 +8,7 @@ card are produced by exactly the code that answers requests. The architecture is
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,9 +91,7 @@ class SentimentModel:
         """Weights in fp16 safetensors (half the size; inference upcasts to fp32 on load)."""
         path.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if fp16 else torch.float32
-        to_save = BertForSequenceClassification(self.model.config)
-        to_save.load_state_dict(self.model.state_dict())
-        to_save.to(dtype).save_pretrained(path, safe_serialization=True)
+        copy.deepcopy(self.model).to(dtype).save_pretrained(path, safe_serialization=True)
         self.tokenizer.no_truncation()
         self.tokenizer.save(str(path / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(self.max_length)
