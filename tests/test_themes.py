@@ -61,7 +61,7 @@ def test_parallel_comments_share_a_theme_across_languages(parallel, fitted):
     model, report = fitted
     pred = [a[0].theme if a else -1 for a in model.assignments_]
     agreement = cross_language(pred, groups, langs)
-    assert agreement["groups_all_same"] >= 0.7, agreement  # measured 0.79; char n-grams alone: 0.02
+    assert agreement["groups_all_same"] >= 0.8, agreement  # measured 0.96; char n-grams alone: 0.00
     by_group = defaultdict(set)
     for p, g in zip(pred, groups):
         by_group[g].add(p)
@@ -158,7 +158,8 @@ def test_sentiment_distribution_and_mean(parallel):
     sents = [_sent("negative", -0.8), _sent("positive", 0.6), None, "neutral"] * (len(idx) // 4)
     report = cluster_comments([texts[i] for i in idx], [langs[i] for i in idx], sents, settings=SETTINGS)
     total = {k: sum(t.sentiment.counts[k] for t in report.themes) for k in ("negative", "neutral", "positive")}
-    assert total == {"negative": 4, "neutral": 4, "positive": 4}
+    q = len(idx) // 4
+    assert total == {"negative": q, "neutral": q, "positive": q}
     scored = [t for t in report.themes if t.sentiment.mean_score is not None]
     assert scored and all(-0.8 <= t.sentiment.mean_score <= 0.6 for t in scored)
 

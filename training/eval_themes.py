@@ -3,8 +3,8 @@
     python -m training.eval_themes [--per-label 150] [--json PATH] [--ablations]
 
 Sets (all English except the hand-made parallel set and the Swedish Trustpilot set):
-1. ``tests/data/themes_parallel.tsv``: 48 realistic survey comments, each written in sv/da/fi/en
-   (192 rows), gold = touchpoint. Cross-language agreement = share of the 48 groups whose four
+1. ``tests/data/themes_parallel.tsv``: 72 realistic survey comments, each written in sv/da/fi/en
+   (288 rows), gold = touchpoint. Cross-language agreement = share of the 72 groups whose four
    versions get the same primary theme (and the share of cross-language pairs that agree).
    This set was used while writing the lexicon (a dev set); ``themes_parallel_holdout.tsv``
    (24 groups x 4 languages) was written after the lexicon was frozen and is never tuned on.
