@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-test run test bench-langid
+.PHONY: install install-test run test bench-langid train-sentiment eval-sentiment bench-sentiment
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,13 @@ test: install-test
 
 bench-langid: install
 	$(BIN)/python -m training.eval_langid
+
+# Rebuild models/sentiment (CPU, ~15-25 min on 2 cores), re-measure it, benchmark the served stage.
+train-sentiment: install
+	$(BIN)/python -m training.train_sentiment
+
+eval-sentiment: install
+	$(BIN)/python -m training.eval_sentiment
+
+bench-sentiment: install
+	$(BIN)/python benchmarks/bench_sentiment.py
