@@ -59,6 +59,16 @@ def test_assign_new_comments_without_reclustering(client):
     assert tax["results"][0]["themes"][0]["theme_id"] == "delivery" and tax["model_id"] is None
 
 
+def test_theme_routes_are_documented(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/themes/cluster", "/v1/themes/assign", "/v1/themes/taxonomy"} <= set(paths)
+
+
+def test_comments_without_any_theme_are_reported_unassigned(client):
+    r = _cluster(client, comments=[{"id": "a", "text": "👍"}, {"id": "b", "text": "😀😀"}])
+    assert r.status_code == 200 and r.json()["report"]["n_unassigned"] == 2 and r.json()["report"]["themes"] == []
+
+
 def test_taxonomy_endpoint(client):
     r = client.get("/v1/themes/taxonomy")
     assert r.status_code == 200

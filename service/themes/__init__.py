@@ -85,7 +85,8 @@ def cluster_comments(
         languages: one code per text (sv/da/fi/en, or anything else, e.g. 'und').
         sentiments: per text a ``SentimentOut``, a dict with label/score, a bare label string, or None
             (None until a sentiment model is loaded; a bare label gives the distribution but no mean score).
-        n_themes: ask for exactly this many themes (1..settings.themes_max_themes); None = automatic.
+        n_themes: ask for this many themes (1..settings.themes_max_themes; merges or splits themes);
+            fewer come back only when the comments cannot be split further. None = automatic.
         settings: defaults to ``get_settings()`` (taxonomy location and themes_* knobs).
         ids: optional caller ids, echoed in the report (``ids``, representative comments).
 
