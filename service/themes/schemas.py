@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.schemas import CommentIn, LanguageOut, ThemeOut
@@ -56,7 +58,7 @@ class AssignRequest(BaseModel):
 
 class AssignResult(BaseModel):
     id: str
-    status: str = "ok"
+    status: Literal["ok", "error"] = "ok"
     error: str | None = None
     language: LanguageOut | None = None
     themes: list[ThemeOut] = Field(default_factory=list, description="Best first; empty = unassigned.")
