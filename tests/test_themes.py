@@ -88,6 +88,8 @@ def test_same_input_gives_same_report(parallel, fitted):
     texts, langs, _, _ = parallel
     again = cluster_comments(texts, langs, None, settings=SETTINGS)
     assert again.model_dump() == fitted[1].model_dump()
+    small = cluster_comments(texts, langs, None, settings=SETTINGS, include_assignments=False)
+    assert small.assignments == [] and small.themes == fitted[1].themes
 
 
 def test_same_report_in_another_process_with_another_hash_seed(parallel, fitted, tmp_path):

@@ -77,6 +77,7 @@ def fit_themes(
 def cluster_comments(
     texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentLike] | None = None,
     n_themes: int | None = None, settings: Settings | None = None, ids: Sequence[str] | None = None,
+    include_assignments: bool = True,
 ) -> ThemeReport:
     """Group comments into touchpoint themes and summarise them.
 
@@ -89,6 +90,7 @@ def cluster_comments(
             fewer come back only when the comments cannot be split further. None = automatic.
         settings: defaults to ``get_settings()`` (taxonomy location and themes_* knobs).
         ids: optional caller ids, echoed in the report (``ids``, representative comments).
+        include_assignments: False leaves ``assignments`` empty (a smaller report for big dumps).
 
     Returns:
         ``ThemeReport`` (pydantic; ``.model_dump(mode="json")`` is JSON-serialisable): themes with label,
@@ -99,4 +101,7 @@ def cluster_comments(
     Raises:
         ValueError: mismatched lengths, zero comments, or n_themes out of range.
     """
-    return fit_themes(texts, languages, sentiments, n_themes, settings, ids)[1]
+    report = fit_themes(texts, languages, sentiments, n_themes, settings, ids)[1]
+    if not include_assignments:
+        report.assignments, report.ids = [], None
+    return report
