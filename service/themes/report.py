@@ -59,7 +59,9 @@ class ThemeReport(BaseModel):
     languages: dict[str, int]
     ids: list[str] | None = Field(default=None, description="Caller ids aligned with assignments, when given.")
     themes: list[ThemeSummary]
-    assignments: list[list[ThemeOut]] = Field(description="Per input comment, best first; empty = unassigned.")
+    assignments: list[list[ThemeOut]] = Field(
+        description="Per input comment, best first; [] = unassigned. Empty when include_assignments=False."
+    )
 
 
 SentimentLike = SentimentOut | Mapping[str, Any] | str | None
