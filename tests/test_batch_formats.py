@@ -92,3 +92,7 @@ def test_themes_report_fitted_on_sample_counts_whole_dump(tmp_path: Path, pipeli
     result = clustering["result"]
     assert result["n_comments"] == 240
     assert sum(t["size"] for t in result["themes"]) + result["n_unassigned"] == 240
+    ids = list(df["id"])
+    for theme in result["themes"]:
+        for rep in theme["representative"]:  # points back at the input row it quotes
+            assert ids[rep["row"] - 1] == rep["id"] and df["text"][rep["row"] - 1] == rep["text"]

@@ -54,12 +54,12 @@ def _to_plain(obj: Any) -> Any:
     return str(obj)
 
 
-def _cluster(texts: list[str], languages: list[str], sentiments: list[Any],
+def _cluster(texts: list[str], languages: list[str], sentiments: list[Any], ids: list[str], rows: list[int],
              n_themes: int | None, settings: Settings) -> tuple[Any, str | None, Any]:
     """Fit the themes library's clustering on the sample if it is installed; (report, note, fitted model).
 
-    The per-comment ``assignments`` of the library's report are dropped: they refer to the sample,
-    and each row's themes are already in the scored output.
+    The library's per-comment ``assignments``/``ids`` are dropped (each row's themes are already in
+    the scored output); representative comments get their 1-based ``row`` in the input file.
     """
     try:
         from service.themes import fit_themes  # noqa: PLC0415 - optional component
@@ -67,10 +67,18 @@ def _cluster(texts: list[str], languages: list[str], sentiments: list[Any],
         return None, "clustering unavailable: service.themes is not installed", None
     if len(texts) < 2:
         return None, "clustering skipped: fewer than 2 scored comments", None
-    model, report = fit_themes(texts, languages, sentiments, n_themes=n_themes, settings=settings)
-    result = _to_plain(report)
+    model, report = fit_themes(texts, languages, sentiments, n_themes=n_themes, settings=settings, ids=ids)
+    if hasattr(report, "model_dump"):
+        result = _to_plain(report.model_dump(mode="json", exclude={"assignments", "ids"}))
+    else:
+        result = _to_plain(report)
     if isinstance(result, dict):
         result.pop("assignments", None)
+        result.pop("ids", None)
+        for theme in result.get("themes", []):
+            for rep in theme.get("representative", []):
+                if isinstance(rep, dict) and isinstance(rep.get("index"), int) and rep["index"] < len(rows):
+                    rep["row"] = rows[rep["index"]]
     return result, None, model
 
 
@@ -142,6 +150,8 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
     sample_texts: list[str] = []
     sample_langs: list[str] = []
     sample_sents: list[Any] = []
+    sample_ids: list[str] = []
+    sample_rows: list[int] = []
     rows = ok = errors = 0
     for batch in repo.iter_export(job.id, dataset.id):
         heartbeat()
@@ -172,6 +182,8 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
                 sample_langs.append(r["language"] or "und")
                 sample_sents.append({"label": r["sentiment"], "score": r["sentiment_score"]}
                                     if r["sentiment"] else None)
+                sample_ids.append(str(r["comment_id"]))
+                sample_rows.append(row.row_idx + 1)
     assigned = [
         {"theme_id": tid, "label": a.label, "touchpoint": a.touchpoint, "count": a.count,
          "share": round(a.count / ok, 4) if ok else 0.0,
@@ -181,7 +193,8 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
         for tid, a in sorted(themes.items(), key=lambda kv: (-kv[1].count, kv[0]))
     ]
     try:
-        clusters, note, model = _cluster(sample_texts, sample_langs, sample_sents, n_themes, settings)
+        clusters, note, model = _cluster(sample_texts, sample_langs, sample_sents, sample_ids, sample_rows,
+                                         n_themes, settings)
         if model is not None and isinstance(clusters, dict) and ok > len(sample_texts):
             _assign_whole_dump(repo, job, dataset, text_col, model, clusters, heartbeat)
     except Exception as exc:  # a clustering failure must not cost the aggregates

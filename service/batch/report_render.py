@@ -133,10 +133,13 @@ def report_html(report: dict[str, Any]) -> str:
         label = str(_first(c, "label", "name", "title") or f"cluster {i + 1}")
         note = f"{size}" + (f", mean sentiment {mean:+.2f}" if mean is not None else "")
         clusters.append((label, float(size), note, _sentiment_colour(mean)))
-        example = (_examples(c) or [""])[0]
+        example = (_examples(c) or [""])[0][:200]
+        reps = c.get("representative") or []
+        if reps and isinstance(reps[0], dict) and reps[0].get("row"):
+            example += f" (row {reps[0]['row']})"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(str(c.get('touchpoint') or 'discovered'))}"
                     f"</td><td>{size}</td><td>{html.escape(_keywords(c))}</td>"
-                    f"<td>{html.escape(example[:200])}</td></tr>")
+                    f"<td>{html.escape(example)}</td></tr>")
     sampled = (report.get("clustering") or {}).get("sampled_comments")
     cluster_table = (f"<p class='muted'>themes fitted on {sampled} comments (an even sample of larger dumps); "
                      "sizes and sentiment count every scored comment</p>"
