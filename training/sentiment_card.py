@@ -56,7 +56,9 @@ def _source_table(metrics: dict) -> str:
     for source, m in metrics["model"]["by_source"].items():
         b = metrics["bow_baseline"]["by_source"][source]
         length = metrics["length_only_baseline"]["by_source"][source]
-        rows.append([source, m["n"], m["accuracy"], m["macro_f1"], b["accuracy"], b["macro_f1"], length["accuracy"]])
+        one_class = len(metrics["test_rows_by_source"].get(source, {})) < 2
+        rows.append([source, m["n"], m["accuracy"], m["macro_f1"], b["accuracy"], b["macro_f1"],
+                     "n/a (one class)" if one_class else length["accuracy"]])
     return fmt_table(["test source", "n", "model acc", "model macro-F1", "BoW acc", "BoW macro-F1", "length-only acc"], rows)
 
 
@@ -99,10 +101,10 @@ Rebuild everything (CPU only, no downloads): `{training.get('command', 'python -
 
 - Architecture: `transformers` `BertForSequenceClassification`, trained **from scratch** (no multilingual
   pre-trained encoder with weights is installable offline): {size['parameters'] / 1e6:.2f}M parameters,
-  WordPiece tokenizer (lower-cased, accents kept) trained on the training split only; inputs truncated to
-  the first 128 tokens.
+  WordPiece tokenizer (lower-cased, accents kept, deterministic vocabulary builder) from the training
+  split only; inputs longer than 128 tokens keep their first 32 and last 96 tokens.
 - Training: {training.get('epochs', '?')} epochs, seed {training.get('seed', '?')}, AdamW + linear warm-up/decay,
-  square-root inverse-frequency class weights, length-bucketed batches; best epoch by dev macro-F1.
+  inverse-frequency ('balanced') class weights, head+tail truncation to 128 tokens, length-bucketed batches; best epoch by dev macro-F1.
   Wall time {training.get('train_seconds', '?')} s on 2 shared CPU cores.
 - Calibration: temperature scaling on the dev split, T = {cal['temperature']}; expected calibration error on
   test {cal['test_ece_uncalibrated']} before → {cal['test_ece_calibrated']} after.
@@ -160,7 +162,8 @@ By text length (characters) - survey answers are mostly under 100 characters:
   neutral examples that exist (3-star reviews, subtitles, news comments) differ from neutral survey answers.
 - Trained from scratch on ~100k rows: no world knowledge, sarcasm and negation scope are weak; rare
   words fall back to sub-word pieces.
-- Text beyond 128 tokens is ignored at comment level; sentence-level scores cover long comments.
+- Long comments: the middle of a text beyond 128 tokens is not seen at comment level; sentence-level
+  scores cover every sentence (up to `TOUCHPOINTS_SENTIMENT_MAX_SENTENCES`).
 - Domains: reviews, social media, subtitles, news comments; no real survey answers were available.
 """
 

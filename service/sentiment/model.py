@@ -75,7 +75,7 @@ class SentimentModel:
         self.model = model
         self.temperature = float(temperature)
         self.max_length = int(model.config.max_position_embeddings)
-        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.no_truncation()  # encode() truncates head+tail itself
         self.tokenizer.no_padding()
 
     # -- persistence --------------------------------------------------------------------
@@ -92,14 +92,23 @@ class SentimentModel:
         path.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if fp16 else torch.float32
         copy.deepcopy(self.model).to(dtype).save_pretrained(path, safe_serialization=True)
-        self.tokenizer.no_truncation()
         self.tokenizer.save(str(path / TOKENIZER_FILE))
-        self.tokenizer.enable_truncation(self.max_length)
         (path / CALIBRATION_FILE).write_text(json.dumps({"temperature": self.temperature, **(extra or {})}, indent=2) + "\n")
 
     # -- inference ----------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        """Token ids; texts longer than ``max_length`` keep their head and (longer) tail.
+
+        Head+tail beats head-only truncation for reviews (Sun et al. 2019): the verdict is often
+        at the end ("... never again!"). [CLS] stays first and [SEP] last.
+        """
+        head = self.max_length // 4
+        tail = self.max_length - head
+        out = []
+        for e in self.tokenizer.encode_batch(list(texts)):
+            ids = e.ids
+            out.append(ids if len(ids) <= self.max_length else ids[:head] + ids[-tail:])
+        return out
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Raw logits, computed in length-sorted batches and returned in input order."""
