@@ -87,9 +87,17 @@ class AnalysisPipeline:
                 reasons.append(str(exc))
         return reasons
 
-    def analyze(self, comments: Sequence[CommentIn]) -> list[CommentResult]:
-        """Analyse a batch; invalid comments come back with status 'error' and a reason."""
-        reasons = self.validate(comments)
+    def analyze(
+        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None
+    ) -> list[CommentResult]:
+        """Analyse a batch; invalid comments come back with status 'error' and a reason.
+
+        ``reasons`` (from :meth:`validate`) lets a caller that already validated skip doing it twice.
+        """
+        if reasons is None:
+            reasons = self.validate(comments)
+        elif len(reasons) != len(comments):
+            raise ValueError("reasons must align with comments")
         good = [i for i, r in enumerate(reasons) if r is None]
         texts = [comments[i].text for i in good]
         langs = self.language.transform(texts, [comments[i].language for i in good])

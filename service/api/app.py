@@ -28,10 +28,6 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.pipeline is None:
-            if settings.torch_threads:
-                import torch
-
-                torch.set_num_threads(settings.torch_threads)
             app.state.pipeline = AnalysisPipeline.from_settings(settings)
         log.info("models loaded: %s", app.state.pipeline.components())
         routes_jobs.start_jobs(app)

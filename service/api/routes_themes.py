@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Query, Request
-
+from service.api.comment_checks import ON_INVALID, OnInvalid, check_and_analyze
 from service.api.errors import ApiError
 from service.pipeline import AnalysisPipeline
-from service.schemas import CommentIn, CommentResult, ErrorResponse
+from service.schemas import ErrorResponse
 from service.themes import ThemeModel, fit_themes, load_taxonomy, params_from_settings
 from service.themes.registry import ModelRegistry, model_id_for
 from service.themes.report import theme_outs
@@ -22,9 +20,6 @@ from service.themes.taxonomy import Taxonomy
 router = APIRouter(prefix="/v1/themes", tags=["themes"])
 _ERRORS = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
            422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
-OnInvalid = Literal["reject", "report"]
-_ON_INVALID = Query("reject", description="'reject': any unusable comment fails the request with 422 listing every "
-                    "one. 'report': usable comments are processed, unusable ones are listed as errors.")
 
 
 def _pipeline(request: Request) -> AnalysisPipeline:
@@ -46,37 +41,15 @@ def _registry(request: Request, capacity: int) -> ModelRegistry:
     return reg
 
 
-def _analyse_checked(pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid) -> list[CommentResult]:
-    """The analyze route's input rules (size limit, unique ids, usable text), then language + sentiment."""
-    limit = pipeline.settings.max_comments_per_request
-    if len(comments) > limit:
-        raise ApiError(413, "too_many_comments", f"{len(comments)} comments in one request; the limit is {limit}")
-    seen: dict[str, int] = {}
-    dupes = []
-    for i, c in enumerate(comments):
-        if c.id in seen:
-            dupes.append({"loc": ["body", "comments", i, "id"], "msg": f"duplicate id {c.id!r} (first at index {seen[c.id]})",
-                          "type": "duplicate_id"})
-        seen.setdefault(c.id, i)
-    if dupes:
-        raise ApiError(422, "invalid_request", dupes)
-    if on_invalid == "reject":
-        bad = [{"loc": ["body", "comments", i, "text"], "msg": r, "type": "invalid_text"}
-               for i, r in enumerate(pipeline.validate(comments)) if r is not None]
-        if bad:
-            raise ApiError(422, "invalid_request", bad)
-    return pipeline.analyze(comments)
-
-
 @router.post("/cluster", response_model=ClusterResponse, responses=_ERRORS,
              summary="Group a batch of comments into touchpoint themes and summarise each theme")
-def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = _ON_INVALID) -> ClusterResponse:
+def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = ON_INVALID) -> ClusterResponse:
     pipeline = _pipeline(request)
     settings = pipeline.settings
     if body.n_themes is not None and body.n_themes > settings.themes_max_themes:
         raise ApiError(422, "invalid_request", [{"loc": ["body", "n_themes"], "type": "less_than_equal",
                                                  "msg": f"n_themes must be at most {settings.themes_max_themes}"}])
-    results = _analyse_checked(pipeline, body.comments, on_invalid)
+    results = check_and_analyze(pipeline, body.comments, on_invalid)
     ok = [(c, r) for c, r in zip(body.comments, results) if r.status == "ok"]
     errors = [CommentError(id=r.id, error=r.error or "invalid") for r in results if r.status != "ok"]
     if not ok:
@@ -94,7 +67,7 @@ def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = _ON_
 
 @router.post("/assign", response_model=AssignResponse, responses=_ERRORS,
              summary="Assign comments to existing themes without re-clustering")
-def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = _ON_INVALID) -> AssignResponse:
+def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INVALID) -> AssignResponse:
     """Themes come from ``model_id`` (a clustering of this process), inline ``themes`` from a stored report,
     or, with neither, the taxonomy touchpoints (as in /v1/comments/analyze)."""
     pipeline = _pipeline(request)
@@ -119,7 +92,7 @@ def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = _ON_IN
                                                      "msg": str(exc)}]) from exc
     else:
         model = ThemeModel.from_taxonomy(_taxonomy(pipeline), params_from_settings(settings))
-    results = _analyse_checked(pipeline, body.comments, on_invalid)
+    results = check_and_analyze(pipeline, body.comments, on_invalid)
     ok = [i for i, r in enumerate(results) if r.status == "ok"]
     outs = theme_outs(model, model.predict([body.comments[i].text for i in ok],
                                            [results[i].language.code if results[i].language else "und" for i in ok]))

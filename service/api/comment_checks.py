@@ -1,0 +1,47 @@
+"""The request rules every comment-batch route shares: size limit, unique ids, usable text.
+
+One place so /v1/comments/analyze and the /v1/themes routes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from fastapi import Query
+
+from service.api.errors import ApiError
+from service.pipeline import AnalysisPipeline
+from service.schemas import CommentIn, CommentResult
+
+OnInvalid = Literal["reject", "report"]
+ON_INVALID = Query(
+    "reject",
+    description="'reject': any unusable comment fails the request with 422 listing every one. "
+    "'report': usable comments are processed, unusable ones come back with status 'error' and the reason.",
+)
+
+
+def check_and_analyze(
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
+) -> list[CommentResult]:
+    """Apply the shared rules (413/422 via :class:`ApiError`), then run the pipeline once."""
+    limit = pipeline.settings.max_comments_per_request
+    if len(comments) > limit:
+        raise ApiError(413, "too_many_comments", f"{len(comments)} comments in one request; the limit is {limit}")
+    seen: dict[str, int] = {}
+    dupes = []
+    for i, c in enumerate(comments):
+        if c.id in seen:
+            dupes.append({"loc": ["body", "comments", i, "id"],
+                          "msg": f"duplicate id {c.id!r} (first at index {seen[c.id]})", "type": "duplicate_id"})
+        seen.setdefault(c.id, i)
+    if dupes:
+        raise ApiError(422, "invalid_request", dupes)
+    reasons = pipeline.validate(comments)
+    if on_invalid == "reject":
+        bad = [{"loc": ["body", "comments", i, "text"], "msg": r, "type": "invalid_text"}
+               for i, r in enumerate(reasons) if r is not None]
+        if bad:
+            raise ApiError(422, "invalid_request", bad)
+    return pipeline.analyze(comments, reasons=reasons)
