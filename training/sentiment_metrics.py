@@ -68,3 +68,45 @@ def evaluate(examples: Sequence[Example], pred: Sequence[str]) -> dict:
         idx = [i for i, e in enumerate(examples) if e.source == source]
         out["by_source"][source] = _scores([gold[i] for i in idx], [pred[i] for i in idx])
     return out
+
+
+def _macro_f1_idx(gold: np.ndarray, pred: np.ndarray, present: np.ndarray) -> float:
+    """Macro-F1 over the class indices ``present`` (numpy only: called thousands of times)."""
+    f1s = []
+    for c in present:
+        tp = np.sum((pred == c) & (gold == c))
+        denom = np.sum(pred == c) + np.sum(gold == c)
+        f1s.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(f1s))
+
+
+def paired_bootstrap(
+    examples: Sequence[Example], pred_a: Sequence[str], pred_b: Sequence[str], resamples: int = 1000, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Per language: macro-F1(a) - macro-F1(b) with a 95% percentile interval over test resamples.
+
+    Both systems are scored on the *same* resampled rows, so the interval is for the difference;
+    an interval above 0 means a is better beyond test-set sampling noise.
+    """
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, float]] = {}
+    for lang in LANGS:
+        idx = np.array([i for i, e in enumerate(examples) if e.lang == lang])
+        if not len(idx):
+            continue
+        gold = np.array([LABELS.index(examples[i].label) for i in idx])
+        a = np.array([LABELS.index(pred_a[i]) for i in idx])
+        b = np.array([LABELS.index(pred_b[i]) for i in idx])
+        present = np.unique(gold)
+        diffs = np.empty(resamples)
+        for r in range(resamples):
+            s = rng.integers(0, len(idx), len(idx))
+            diffs[r] = _macro_f1_idx(gold[s], a[s], present) - _macro_f1_idx(gold[s], b[s], present)
+        lo, hi = np.percentile(diffs, [2.5, 97.5])
+        out[lang] = {
+            "difference": round(_macro_f1_idx(gold, a, present) - _macro_f1_idx(gold, b, present), 4),
+            "ci95_low": round(float(lo), 4),
+            "ci95_high": round(float(hi), 4),
+            "share_of_resamples_a_better": round(float(np.mean(diffs > 0)), 3),
+        }
+    return out

@@ -1,14 +1,12 @@
-"""The sentiment encoder: a small BERT classifier, its tokenizer and its calibration temperature.
+"""The sentiment model: tokenizer, network (``SentimentNet``) and calibration temperature.
 
 One class serves both training-time evaluation and the API so that the numbers in the model
-card are produced by exactly the code that answers requests. The architecture is a plain
-``transformers`` ``BertForSequenceClassification`` loaded from a local folder only
-(``local_files_only=True``): nothing is ever fetched from a model hub.
+card are produced by exactly the code that answers requests. Everything is loaded from a local
+folder only: nothing is ever fetched from a model hub.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from tokenizers import Tokenizer
-from transformers import BertConfig, BertForSequenceClassification
-from transformers.utils import logging as hf_logging
+from transformers import BertConfig
 
-hf_logging.disable_progress_bar()  # load/save progress bars are noise in service logs
+from service.sentiment.ngrams import bag_tensors, hashed_ngrams
+from service.sentiment.network import SentimentNet
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 CONFIG_FILE = "config.json"
@@ -35,9 +33,13 @@ def build_config(
     intermediate_size: int = 768,
     max_length: int = 128,
     dropout: float = 0.1,
+    ngram_buckets: int = 0,
+    ngram_dim: int = 0,
 ) -> BertConfig:
-    """A compact BERT config; sizes were chosen to train in ~20 min on 2 shared CPU cores."""
+    """A compact BERT config (+ n-gram branch size); sizes train in ~30 min on 2 CPU cores."""
     return BertConfig(
+        ngram_buckets=ngram_buckets,
+        ngram_dim=ngram_dim,
         vocab_size=vocab_size,
         hidden_size=hidden_size,
         num_hidden_layers=num_layers,
@@ -70,7 +72,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 class SentimentModel:
     """Tokenizer + encoder + temperature; ``predict_proba`` gives calibrated 3-class probabilities."""
 
-    def __init__(self, tokenizer: Tokenizer, model: BertForSequenceClassification, temperature: float = 1.0) -> None:
+    def __init__(self, tokenizer: Tokenizer, model: SentimentNet, temperature: float = 1.0) -> None:
         self.tokenizer = tokenizer
         self.model = model
         self.temperature = float(temperature)
@@ -82,8 +84,7 @@ class SentimentModel:
     @classmethod
     def load(cls, path: Path) -> "SentimentModel":
         tokenizer = Tokenizer.from_file(str(path / TOKENIZER_FILE))
-        model = BertForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
-        model.eval()
+        model = SentimentNet.load(path)
         calibration = json.loads((path / CALIBRATION_FILE).read_text()) if (path / CALIBRATION_FILE).exists() else {}
         return cls(tokenizer, model, calibration.get("temperature", 1.0))
 
@@ -91,7 +92,7 @@ class SentimentModel:
         """Weights in fp16 safetensors (half the size; inference upcasts to fp32 on load)."""
         path.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if fp16 else torch.float32
-        copy.deepcopy(self.model).to(dtype).save_pretrained(path, safe_serialization=True)
+        self.model.save(path, dtype)
         self.tokenizer.save(str(path / TOKENIZER_FILE))
         (path / CALIBRATION_FILE).write_text(json.dumps({"temperature": self.temperature, **(extra or {})}, indent=2) + "\n")
 
@@ -110,21 +111,36 @@ class SentimentModel:
             out.append(ids if len(ids) <= self.max_length else ids[:head] + ids[-tail:])
         return out
 
+    def ngram_bags(self, texts: Sequence[str]) -> list[list[int]] | None:
+        """Hashed n-gram ids per text, or None when the network has no n-gram branch."""
+        buckets = self.model.ngram_buckets
+        return [hashed_ngrams(t, buckets) for t in texts] if buckets else None
+
+    def batch_inputs(
+        self, ids: Sequence[Sequence[int]], bags: Sequence[Sequence[int]] | None, batch: Sequence[int]
+    ) -> dict[str, torch.Tensor]:
+        """Padded network inputs for the rows ``batch`` (training uses this too)."""
+        width = max(len(ids[i]) for i in batch)
+        input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):
+            input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+            mask[row, : len(ids[i])] = 1
+        inputs = {"input_ids": input_ids, "attention_mask": mask}
+        if bags is not None:
+            inputs["ngram_ids"], inputs["ngram_offsets"] = bag_tensors([bags[i] for i in batch])
+        return inputs
+
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Raw logits, computed in length-sorted batches and returned in input order."""
         ids = self.encode(texts)
+        bags = self.ngram_bags(texts)
         out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], batch_size):
-                width = max(len(ids[i]) for i in batch)
-                input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = 1
-                out[batch] = self.model(input_ids=input_ids, attention_mask=mask).logits.float().numpy()
+                out[batch] = self.model(**self.batch_inputs(ids, bags, batch)).float().numpy()
         self.model.train(was_training)
         return out
 
