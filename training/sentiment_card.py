@@ -164,7 +164,7 @@ Rebuild everything (CPU only, no downloads): `{training.get('command', 'python -
 - Tokenizer: WordPiece (lower-cased, accents kept, deterministic vocabulary builder) from the training
   split only; inputs longer than 128 tokens keep their first 32 and last 96 tokens.
 - Training: {training.get('epochs', '?')} epochs, seed {training.get('seed', '?')}, AdamW + linear warm-up/decay,
-  inverse-frequency ('balanced') class weights, head+tail truncation to 128 tokens, length-bucketed batches; best epoch by dev macro-F1.
+  inverse-frequency ('balanced') class weights, head+tail truncation to 128 tokens, length-bucketed batches; best epoch by dev macro-F1 averaged over the four languages.
   Wall time {training.get('train_seconds', '?')} s on 2 shared CPU cores.
 - Calibration: temperature scaling on the dev split, T = {cal['temperature']}; expected calibration error on
   test {cal['test_ece_uncalibrated']} before → {cal['test_ece_calibrated']} after.
@@ -231,11 +231,13 @@ By text length (characters) - survey answers are mostly under 100 characters:
 ## Limitations
 
 - Neutral is the weakest class: the Danish and English review sets have no neutral gold, and the
-  neutral examples that exist (3-star reviews, subtitles, news comments) differ from neutral survey answers.
+  neutral examples that exist (3-star reviews, subtitles, news comments) differ from neutral survey answers:
+  plain factual answers ("I ordered a jumper in size M.") are often scored negative or positive (see the
+  hand-written check above).
 - Trained from scratch on ~100k rows: no world knowledge, sarcasm and negation scope are weak. Words
   never seen in training reach the model only as sub-word pieces (the n-gram branch knows training words only).
-- Long comments: the middle of a text beyond 128 tokens is not seen at comment level; sentence-level
-  scores cover every sentence (up to `TOUCHPOINTS_SENTIMENT_MAX_SENTENCES`).
+- Long comments: the encoder does not see the middle of a text beyond 128 tokens (the n-gram branch
+  sees every word); sentence-level scores cover every sentence (up to `TOUCHPOINTS_SENTIMENT_MAX_SENTENCES`).
 - Domains: reviews, social media, subtitles, news comments; no real survey answers were available.
 """
 
