@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-test run test bench-langid train-sentiment eval-sentiment bench-sentiment
+.PHONY: install install-test run test bench-langid train-sentiment train-sentiment-ablation eval-sentiment bench-sentiment
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,18 @@ test: install-test
 bench-langid: install
 	$(BIN)/python -m training.eval_langid
 
-# Rebuild models/sentiment (CPU, ~15-25 min on 2 cores), re-measure it, benchmark the served stage.
+# Rebuild models/sentiment (CPU, ~20-30 min on 2 cores), train the encoder-only ablation,
+# re-measure the shipped model (with the ablation beside it when built), benchmark the served stage.
+SENTIMENT_ABLATION ?= build/sentiment-transformer-only
+
 train-sentiment: install
-	$(BIN)/python -m training.train_sentiment
+	$(BIN)/python -m training.train_sentiment --threads 1
+
+train-sentiment-ablation: install
+	$(BIN)/python -m training.train_sentiment --threads 1 --ngram-buckets 0 --skip-eval --output-dir $(SENTIMENT_ABLATION)
 
 eval-sentiment: install
-	$(BIN)/python -m training.eval_sentiment
+	$(BIN)/python -m training.eval_sentiment $(if $(wildcard $(SENTIMENT_ABLATION)/config.json),--reference transformer-only=$(SENTIMENT_ABLATION))
 
 bench-sentiment: install
 	$(BIN)/python benchmarks/bench_sentiment.py

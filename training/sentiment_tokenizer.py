@@ -62,7 +62,7 @@ def build_vocab(counts: Counter[str], vocab_size: int, min_frequency: int = 2) -
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 12000, min_frequency: int = 2) -> Tokenizer:
-    """A BERT-style WordPiece tokenizer whose [CLS] ... [SEP] template matches BertForSequenceClassification."""
+    """A BERT-style WordPiece tokenizer whose [CLS] ... [SEP] template matches the BERT encoder in service/sentiment/network.py."""
     vocab = build_vocab(word_counts(texts), vocab_size, min_frequency)
     tok = Tokenizer(models.WordPiece({p: i for i, p in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
     tok.normalizer = _normalizer()
