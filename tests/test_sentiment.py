@@ -9,7 +9,8 @@ import pytest
 
 from service.config import Settings
 from service.sentiment import load_scorer
-from service.sentiment.model import CONFIG_FILE, TOKENIZER_FILE
+from service.sentiment.model import TOKENIZER_FILE
+from service.sentiment.network import CONFIG_FILE
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment"
 

@@ -20,7 +20,6 @@ from service.sentiment.ngrams import bag_tensors, hashed_ngrams
 from service.sentiment.network import SentimentNet
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
-CONFIG_FILE = "config.json"
 TOKENIZER_FILE = "tokenizer.json"
 CALIBRATION_FILE = "calibration.json"
 

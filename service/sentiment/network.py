@@ -3,9 +3,9 @@
 With ``ngram_buckets == 0`` it is exactly ``BertForSequenceClassification`` (same parameter
 names, so such checkpoints load unchanged). With an n-gram branch, the mean of the text's hashed
 word uni/bigram embeddings (``service.sentiment.ngrams``) is concatenated to the pooled [CLS]
-vector before the head; both parts are trained together. During training each part also has its own auxiliary head and
-loss (deep supervision), so neither part can lean on the other: the joint head then combines two
-classifiers that are each good alone, as an ensemble would, in one network.
+vector before the head; both parts are trained together. During training each part also has its
+own auxiliary head and loss (deep supervision), so neither part can lean on the other: the joint
+head then combines two classifiers that are each good alone, as an ensemble would, in one network.
 
 Weights are stored as safetensors and read from a local folder only: nothing is fetched.
 """
@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import BertConfig, BertModel
 
+CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 AUX_PREFIX = "aux_"  # training-only heads: not saved, not needed to predict
 
@@ -73,7 +74,7 @@ class SentimentNet(nn.Module):
     # -- persistence --------------------------------------------------------------------
     def save(self, path: Path, dtype: torch.dtype = torch.float16) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self.config.to_json_file(str(path / "config.json"))
+        self.config.to_json_file(str(path / CONFIG_FILE))
         state = {
             k: v.detach().to(dtype).contiguous() for k, v in self.state_dict().items() if not k.startswith(AUX_PREFIX)
         }
@@ -82,7 +83,7 @@ class SentimentNet(nn.Module):
     @classmethod
     def load(cls, path: Path) -> "SentimentNet":
         """Weights are upcast to fp32 (fp16 matmuls are slow on CPUs)."""
-        net = cls(BertConfig.from_json_file(str(path / "config.json")))
+        net = cls(BertConfig.from_json_file(str(path / CONFIG_FILE)))
         state = {k: v.to(torch.float32) for k, v in load_file(str(path / WEIGHTS_FILE)).items()}
         missing, unexpected = net.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith(AUX_PREFIX) for k in missing):
