@@ -122,7 +122,11 @@ def evaluate_model_dir(
         "training": calibration.get("training", {}),
         "model_size": {
             "parameters": sum(p.numel() for p in model.model.parameters()),
-            "files_mib": {p.name: round(p.stat().st_size / 2**20, 2) for p in sorted(model_dir.iterdir()) if p.is_file()},
+            "files_mib": {
+                p.name: round(p.stat().st_size / 2**20, 2)
+                for p in sorted(model_dir.iterdir())
+                if p.is_file() and p.name not in (METRICS_FILE, "MODEL_CARD.md")  # written by this command
+            },
         },
         "test_inference_seconds": round(inference_seconds, 1),
         "torch_threads": torch.get_num_threads(),

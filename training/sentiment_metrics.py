@@ -70,16 +70,6 @@ def evaluate(examples: Sequence[Example], pred: Sequence[str]) -> dict:
     return out
 
 
-def _macro_f1_idx(gold: np.ndarray, pred: np.ndarray, present: np.ndarray) -> float:
-    """Macro-F1 over the class indices ``present`` (numpy only: called thousands of times)."""
-    f1s = []
-    for c in present:
-        tp = np.sum((pred == c) & (gold == c))
-        denom = np.sum(pred == c) + np.sum(gold == c)
-        f1s.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(f1s))
-
-
 def paired_bootstrap(
     examples: Sequence[Example], pred_a: Sequence[str], pred_b: Sequence[str], resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, float]]:
@@ -94,17 +84,21 @@ def paired_bootstrap(
         idx = np.array([i for i, e in enumerate(examples) if e.lang == lang])
         if not len(idx):
             continue
-        gold = np.array([LABELS.index(examples[i].label) for i in idx])
-        a = np.array([LABELS.index(pred_a[i]) for i in idx])
-        b = np.array([LABELS.index(pred_b[i]) for i in idx])
-        present = np.unique(gold)
+        gold = np.array([examples[i].label for i in idx])
+        a, b = np.array([pred_a[i] for i in idx]), np.array([pred_b[i] for i in idx])
+        present = sorted(set(gold), key=LABELS.index)
+
+        def f1(s: np.ndarray, pred: np.ndarray) -> float:
+            return float(f1_score(gold[s], pred[s], labels=present, average="macro", zero_division=0))
+
+        everything = np.arange(len(idx))
         diffs = np.empty(resamples)
         for r in range(resamples):
             s = rng.integers(0, len(idx), len(idx))
-            diffs[r] = _macro_f1_idx(gold[s], a[s], present) - _macro_f1_idx(gold[s], b[s], present)
+            diffs[r] = f1(s, a) - f1(s, b)
         lo, hi = np.percentile(diffs, [2.5, 97.5])
         out[lang] = {
-            "difference": round(_macro_f1_idx(gold, a, present) - _macro_f1_idx(gold, b, present), 4),
+            "difference": round(f1(everything, a) - f1(everything, b), 4),
             "ci95_low": round(float(lo), 4),
             "ci95_high": round(float(hi), 4),
             "share_of_resamples_a_better": round(float(np.mean(diffs > 0)), 3),
