@@ -15,9 +15,8 @@ def test_healthz(client):
 def test_readyz_reports_components(client):
     r = client.get("/readyz")
     body = r.json()
-    assert r.status_code in (200, 503)
+    assert r.status_code == 200 and body["ready"] is True  # every shipped model is in the repo or a wheel
     assert body["components"]["language"].startswith("ensemble:charngram-")
-    assert (r.status_code == 200) == body["ready"]
 
 
 def test_openapi_docs_served(client):

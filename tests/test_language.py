@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.language import LanguageIdentifier
+from training.data import DATA_DIR
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +41,11 @@ def test_nothing_to_detect_is_und(ident, text):
      "Ikke fornøyd. Pakken kom aldri og ingen svarte på telefonen."],
 )
 def test_norwegian_not_forced_into_sv_or_da(ident, text):
-    assert ident.predict([text])[0] in ("no", "und")
+    assert ident.predict([text]) == ["no"]
 
 
 def test_other_languages_not_forced(ident):
-    assert ident.predict(["Der Kundenservice war sehr freundlich und hilfsbereit."])[0] not in ("sv", "da", "fi", "en")
+    assert ident.predict(["Der Kundenservice war sehr freundlich und hilfsbereit."]) == ["de"]
 
 
 def test_deterministic(ident):
@@ -72,6 +73,7 @@ def test_quality_floor_on_hand_written_short_answers(ident):
     assert sum(p not in ident.languages for _, p in others) / len(others) >= 0.7
 
 
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"training data not present at {DATA_DIR}")
 def test_train_langid_on_small_slice_roundtrips(tmp_path):
     from service.langid_model import CharNgramLanguageModel
     from training.train_langid import main as train

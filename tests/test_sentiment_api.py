@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_readyz_is_200_with_sentiment_loaded(client):
     r = client.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json()["components"]["sentiment"].startswith("sentiment-bert-")
+    assert r.json()["components"]["sentiment"].startswith("sentiment-e5-")
 
 
 def test_analyze_returns_sentiment(client):

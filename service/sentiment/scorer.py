@@ -22,9 +22,9 @@ _DECIMALS = 6  # rounding makes outputs byte-identical across batch compositions
 
 
 def model_version(path: Path) -> str:
-    """'sentiment-bert-<first 12 hex of the weights' sha256>': changes whenever the weights do."""
+    """'sentiment-e5-<first 12 hex of the weights' sha256>': changes whenever the weights do."""
     digest = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()[:12]
-    return f"sentiment-bert-{digest}"
+    return f"sentiment-e5-{digest}"
 
 
 def _probabilities(row: np.ndarray) -> dict[str, float]:
