@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from service.encoder import read_e5_file
+from service.encoder import E5File, read_e5_file
 from service.sentiment.model import LABELS, SentimentModel, softmax
 from training.data import REPO_ROOT
 from training.sentiment_baseline import BagOfWordsBaseline, LengthOnlyBaseline
 from training.sentiment_card import write_card
 from training.sentiment_data import Example, describe, load_examples
-from training.sentiment_frozen import FrozenLogReg, frozen_vectors
+from training.sentiment_frozen import FrozenEncoder, FrozenLogReg
 from training.sentiment_metrics import evaluate, expected_calibration_error, paired_bootstrap
 from training.sentiment_references import LEGACY_COMMIT, LEGACY_PREDICTIONS, load_predictions
 
@@ -84,9 +84,9 @@ def architecture(model: SentimentModel) -> dict:
     }
 
 
-def ablation_summary(model_dir: Path, test_rows: Sequence[Example], batch_size: int) -> dict:
+def ablation_summary(model_dir: Path, test_rows: Sequence[Example], batch_size: int, backbone_file: E5File) -> dict:
     """Test numbers and training cost of another trained model folder (e.g. fewer fine-tuned layers)."""
-    model = SentimentModel.load(model_dir)
+    model = SentimentModel.load(model_dir, backbone_file)
     pred = [LABELS[i] for i in model.logits([e.text for e in test_rows], batch_size).argmax(1)]
     result = evaluate(test_rows, pred)
     calibration = json.loads((model_dir / "calibration.json").read_text())
@@ -138,7 +138,8 @@ def evaluate_model_dir(
     t0 = time.perf_counter()
     data = data or load_examples()
     train_rows, test_rows = data["train"], data["test"]
-    model = SentimentModel.load(model_dir)
+    backbone_file = read_e5_file()  # read once: the model, the frozen reference and ablations share it
+    model = SentimentModel.load(model_dir, backbone_file)
     logits = model.logits([e.text for e in test_rows], batch_size).astype(np.float64)
     gold_idx = np.array([LABELS.index(e.label) for e in test_rows])
     proba = softmax(logits, model.temperature)
@@ -156,10 +157,10 @@ def evaluate_model_dir(
     frozen_info = None
     if frozen_dir is not None and (frozen_dir / "frozen_lr.npz").is_file():
         frozen, frozen_info = FrozenLogReg.load(frozen_dir)
-        backbone_file = read_e5_file()
+        encoder = FrozenEncoder(backbone_file, model.max_length)
         for name, rows in sets.items():
-            predictions[name]["frozen_lr"] = frozen.predict(
-                frozen_vectors(backbone_file, [e.text for e in rows], model.max_length))
+            predictions[name]["frozen_lr"] = frozen.predict(encoder.vectors([e.text for e in rows]))
+        del encoder
     bow = BagOfWordsBaseline().fit(train_rows)
     for name, rows in sets.items():
         predictions[name]["bow"] = bow.predict([e.text for e in rows])
@@ -208,7 +209,7 @@ def evaluate_model_dir(
                 if p.is_file() and p.name not in (METRICS_FILE, "MODEL_CARD.md")  # written by this command
             },
         },
-        "ablations": {name: ablation_summary(path, test_rows, batch_size) for name, path in (ablations or {}).items()},
+        "ablations": {name: ablation_summary(path, test_rows, batch_size, backbone_file) for name, path in (ablations or {}).items()},
         "test_inference_seconds": round(inference_seconds, 1),
         "torch_threads": torch.get_num_threads(),
     }

