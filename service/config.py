@@ -17,12 +17,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_ROOT / "models"
 
 
+LANGUAGES: tuple[str, ...] = ("sv", "da", "fi", "en")  # the languages every model is built and measured for
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOUCHPOINTS_", env_file=None, extra="ignore")
 
     # --- languages -------------------------------------------------------------------
     languages: list[str] = Field(
-        default=["sv", "da", "fi", "en"],
+        default=list(LANGUAGES),
         description="Languages the service analyses; anything else is reported as 'und' or its own code.",
     )
     langid_min_letters: int = Field(
@@ -71,20 +74,23 @@ class Settings(BaseSettings):
     )
 
     # --- themes (service/themes) --------------------------------------------------------
-    themes_min_theme_size: int = Field(default=3, ge=1, description="A theme needs at least this many comments...")
+    themes_min_theme_size: int = Field(default=3, ge=1, description="A discovered theme or sub-theme needs at least this many comments...")
     themes_min_theme_share: float = Field(
-        default=0.01, ge=0.0, le=0.5, description="...and at least this share of the input (the larger wins)."
+        default=0.005, ge=0.0, le=0.5, description="...and at least this share of the input (the larger wins)."
     )
-    themes_max_themes: int = Field(default=30, ge=1, le=200, description="Upper bound for automatic and requested n_themes.")
-    themes_min_confidence: float = Field(
-        default=0.3, ge=0.0, le=1.0, description="Cosine to a theme centroid below this leaves a comment unassigned."
+    themes_group_distance: float = Field(
+        default=0.45, gt=0.0, lt=2.0,
+        description="Cosine distance within which comments vote together on their touchpoint (tight groups).",
     )
-    themes_fallback_min_similarity: float = Field(
-        default=0.3, ge=0.0, le=1.0,
-        description="Comments with no lexicon hit join their char n-gram neighbours' theme above this similarity.",
+    themes_discovery_cohesion: float = Field(
+        default=0.35, gt=0.0, lt=1.0,
+        description="A discovered theme is split until its comments' mean cosine to its centre reaches this (higher = more, narrower).",
     )
-    themes_model_cache_size: int = Field(
-        default=32, ge=1, description="Fitted theme models kept in memory for POST /v1/themes/assign (by model_id)."
+    themes_subtheme_cohesion: float = Field(
+        default=0.35, gt=0.0, lt=1.0, description="The same, for sub-themes inside a theme (measured relative to the theme)."
+    )
+    themes_max_cluster_units: int = Field(
+        default=4000, ge=100, description="Clustering fits at most this many vectors per step (bounded memory); the rest are assigned."
     )
 
     @property

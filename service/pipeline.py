@@ -1,4 +1,4 @@
-"""The analysis pipeline: validation -> language -> sentiment -> themes, batched.
+"""The analysis pipeline: validation -> language -> sentiment + theme vectors (one encoder pass) -> themes.
 
 Stages follow a scikit-learn-like shape (``fit`` loads/learns, ``transform`` maps a batch)
 so the API, the CLI and batch jobs share one code path and one set of loaded models.
@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 from service import __version__
 from service.config import Settings
 from service.language import LanguageIdentifier, LanguageResult
-from service.schemas import CommentIn, CommentResult, LanguageOut, SentimentOut, ThemeOut
+from service.encoder import E5File, read_e5_file
+from service.schemas import CommentIn, CommentResult, LanguageOut, SentenceSentiment, SentimentOut, ThemeOut
+from service.segmentation import Unit
+from service.themes import ThemeComponents, themes_available
 from service.text_validation import InvalidText, validate_text
 
 log = logging.getLogger(__name__)
@@ -27,10 +33,27 @@ class SentimentStage(Protocol):
 
 class ThemeStage(Protocol):
     version: str
+    components: ThemeComponents
 
     def transform(
-        self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None]
+        self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None],
+        units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None,
     ) -> list[list[ThemeOut]]: ...
+
+
+@dataclass
+class ThemeInputs:
+    """What fitting themes on a batch needs, computed in the analysis pass (no second encoding).
+
+    Aligned with the usable comments, in request order: ``indices`` are their positions.
+    """
+
+    indices: list[int]
+    texts: list[str]
+    languages: list[str]
+    units: list[list[Unit]]
+    vectors: np.ndarray                      # language-centred unit vectors, one per flattened unit
+    unit_sentiments: list[SentenceSentiment] | None
 
 
 def _language_out(r: LanguageResult) -> LanguageOut:
@@ -60,7 +83,10 @@ class AnalysisPipeline:
             model_dir=settings.models_dir / "langid",
             lingua_high_accuracy=not settings.langid_low_memory,
         ).fit()
-        return cls(settings, language, _load_sentiment(settings), _load_themes(settings))
+        themes_on = themes_available(settings.themes_path)
+        file = read_e5_file() if themes_on or (settings.sentiment_path / "config.json").exists() else None
+        sentiment = _load_sentiment(settings, file, shared_pass=themes_on)
+        return cls(settings, language, sentiment, _load_themes(settings, file, getattr(sentiment, "shared", None)))
 
     # -- status -----------------------------------------------------------------------
     def components(self) -> dict[str, str]:
@@ -94,6 +120,12 @@ class AnalysisPipeline:
 
         ``reasons`` (from :meth:`validate`) lets a caller that already validated skip doing it twice.
         """
+        return self.analyze_with_inputs(comments, reasons)[0]
+
+    def analyze_with_inputs(
+        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None
+    ) -> tuple[list[CommentResult], ThemeInputs | None]:
+        """Like :meth:`analyze`, also returning the theme units and vectors (None without a theme stage)."""
         if reasons is None:
             reasons = self.validate(comments)
         elif len(reasons) != len(comments):
@@ -103,11 +135,25 @@ class AnalysisPipeline:
         langs = self.language.transform(texts, [comments[i].language for i in good])
         codes = [r.code for r in langs]
         sentiments: list[SentimentOut | None] = [None] * len(good)
+        inputs: ThemeInputs | None = None
+        units = self.themes.components.segmenter.transform(texts) if self.themes is not None else None
+        unit_sents: list[SentenceSentiment] | None = None
+        raw: np.ndarray | None = None
         if self.sentiment is not None and texts:
-            sentiments = list(self.sentiment.transform(texts, codes))
+            if units is not None and getattr(self.sentiment, "shared", None) is not None:
+                outs, unit_sents, raw = self.sentiment.transform_with_units(texts, codes, units)  # type: ignore[attr-defined]
+                sentiments = list(outs)
+            else:
+                sentiments = list(self.sentiment.transform(texts, codes))
         themes: list[list[ThemeOut]] = [[] for _ in good]
-        if self.themes is not None and texts:
-            themes = self.themes.transform(texts, codes, sentiments)
+        if self.themes is not None and units is not None:
+            embedder = self.themes.components.embedder
+            ulangs = [codes[u.comment] for us in units for u in us]
+            vectors = (embedder.centering_.transform(raw, ulangs) if raw is not None
+                       else embedder.transform([u.text for us in units for u in us], ulangs))
+            if texts:
+                themes = self.themes.transform(texts, codes, sentiments, units, vectors)
+            inputs = ThemeInputs(good, texts, codes, units, vectors, unit_sents)
 
         results: list[CommentResult] = [
             CommentResult(id=c.id, status="error", error=r, metadata=c.metadata) for c, r in zip(comments, reasons)
@@ -121,24 +167,23 @@ class AnalysisPipeline:
                 themes=themes[j],
                 metadata=c.metadata,
             )
-        return results
+        return results, inputs
 
 
-def _load_sentiment(settings: Settings) -> SentimentStage | None:
+def _load_sentiment(settings: Settings, file: E5File | None, shared_pass: bool) -> SentimentStage | None:
     path = settings.sentiment_path
     if not (path / "config.json").exists():
         log.warning("no sentiment model at %s; sentiment fields will be null", path)
         return None
     from service.sentiment import load_scorer  # noqa: PLC0415 - heavy import (torch) only when needed
 
-    return load_scorer(path, settings)
+    return load_scorer(path, settings, file, shared_pass=shared_pass)
 
 
-def _load_themes(settings: Settings) -> ThemeStage | None:
-    path = settings.themes_path
-    if not (path / "taxonomy.yaml").exists():
-        log.warning("no theme taxonomy at %s; theme fields will be empty", path)
+def _load_themes(settings: Settings, file: E5File | None, encoder: object | None) -> ThemeStage | None:
+    if not themes_available(settings.themes_path):
+        log.warning("no theme taxonomy / language means at %s; theme fields will be empty", settings.themes_path)
         return None
-    from service.themes import load_assigner  # noqa: PLC0415
+    from service.themes import ThemeAssigner  # noqa: PLC0415
 
-    return load_assigner(path, settings)
+    return ThemeAssigner(ThemeComponents.load(settings, file, encoder))  # type: ignore[arg-type]

@@ -73,6 +73,8 @@ class ThemeOut(BaseModel):
     label: str
     confidence: float = Field(ge=0.0, le=1.0)
     touchpoint: str | None = Field(default=None, description="Taxonomy key, None for discovered themes.")
+    subtheme_id: str | None = Field(default=None, description="The sub-theme inside this theme, when one fits.")
+    subtheme_label: str | None = None
 
 
 class CommentResult(BaseModel):

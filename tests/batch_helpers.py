@@ -62,7 +62,7 @@ class SimulatedCrash(BaseException):
 
 
 class CountingPipeline:
-    """Wraps the real pipeline: counts analyze() calls and optionally dies on call number ``crash_on``."""
+    """Wraps the real pipeline: counts analysis calls and optionally dies on call number ``crash_on``."""
 
     def __init__(self, inner: AnalysisPipeline, crash_on: int | None = None,
                  exc: type[BaseException] = SimulatedCrash) -> None:
@@ -73,9 +73,12 @@ class CountingPipeline:
     def __getattr__(self, name: str):  # validate, components, settings, ...
         return getattr(self.inner, name)
 
-    def analyze(self, comments):
+    def analyze_with_inputs(self, comments, reasons=None):
         self.calls += 1
         if self.crash_on is not None and self.calls >= self.crash_on:
             raise self.exc("simulated interruption")
         self.rows += len(comments)
-        return self.inner.analyze(comments)
+        return self.inner.analyze_with_inputs(comments, reasons)
+
+    def analyze(self, comments, reasons=None):
+        return self.analyze_with_inputs(comments, reasons)[0]

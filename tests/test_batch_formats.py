@@ -87,12 +87,11 @@ def test_themes_report_fitted_on_sample_counts_whole_dump(tmp_path: Path, pipeli
     capped = settings.model_copy(update={"themes_report_max_comments": 100})
     assert score(pipeline, capped, str(src), "-o", str(tmp_path / "out.csv")) == 0
     report = json.loads((tmp_path / "out.themes.json").read_text(encoding="utf-8"))
-    clustering = report["clustering"]
-    assert clustering["sampled_comments"] == 80  # every 3rd of 240 scored comments
-    result = clustering["result"]
-    assert result["n_comments"] == 240
-    assert sum(t["size"] for t in result["themes"]) + result["n_unassigned"] == 240
-    ids = list(df["id"])
-    for theme in result["themes"]:
-        for rep in theme["representative"]:  # points back at the input row it quotes
-            assert ids[rep["row"] - 1] == rep["id"] and df["text"][rep["row"] - 1] == rep["text"]
+    assert report["sampled_comments"] == 100  # an even sample of the 240 scored comments
+    themes = report["themes"]
+    assert themes["n_comments"] == 240  # ... and then every scored comment assigned
+    tops = [t for t in themes["themes"] if t["level"] == 1]
+    assert sum(t["n_main"] for t in tops) + themes["n_unassigned"] == 240
+    text_of = dict(zip(df["id"], df["text"]))
+    reps = [r for t in themes["themes"] for rs in t["representative"].values() for r in rs]
+    assert reps and all(text_of[r["id"]] == r["text"] and r["clause"] in r["text"] for r in reps)

@@ -19,7 +19,7 @@ def test_score_subcommand_end_to_end(tmp_path: Path):
     out = tmp_path / "scored.jsonl"
     proc = subprocess.run(
         [sys.executable, "-m", "service", "score", str(src), "-o", str(out), "--meta", "score=nps",
-         "--chunk-rows", "10", "--n-themes", "3"],
+         "--chunk-rows", "10"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "TOUCHPOINTS_MAX_CHARS_PER_COMMENT": "2000"},
     )
@@ -30,6 +30,7 @@ def test_score_subcommand_end_to_end(tmp_path: Path):
     assert list(got["id"]) == list(df["id"])
     report = json.loads((tmp_path / "scored.themes.json").read_text(encoding="utf-8"))
     assert report["rows"] == 42 and report["errors"] == 2
+    assert report["themes"]["n_comments"] == 40 and report["themes"]["themes"], report["note"]
     html = (tmp_path / "scored.themes.html").read_text(encoding="utf-8")
     assert "<svg" in html and "<script" not in html and "https://" not in html
     assert (tmp_path / "scored.themes.csv").read_text(encoding="utf-8").startswith("section,")

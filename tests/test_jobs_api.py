@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import time
 from pathlib import Path
@@ -76,9 +75,11 @@ def test_job_lifecycle(api, tmp_path):
 
     themes = api.get(f"/v1/jobs/{job['id']}/themes").json()
     assert themes["rows"] == 52 and themes["scored"] == 50 and sum(themes["languages"].values()) == 50
-    if importlib.util.find_spec("service.themes") is not None:  # clustering step ran over all 50 scored rows
-        assert themes["clustering"]["result"]["n_comments"] == 50, themes["clustering_note"]
-        assert themes["clustering"]["sampled_comments"] == 50
+    # themes fitted on the stored vectors of all 50 scored rows (no re-encoding) and every row assigned
+    assert themes["themes"]["n_comments"] == 50 and themes["sampled_comments"] == 50, themes["note"]
+    assert themes["themes"]["themes"] and themes["themes"]["n_unassigned"] < 50
+    top = themes["themes"]["themes"][0]
+    assert top["size"] >= 1 and top["sentiment"]["n_scored"] >= 1 and top["representative"]
     html = api.get(f"/v1/jobs/{job['id']}/themes", params={"format": "html"})
     assert html.status_code == 200 and "<svg" in html.text and "<script" not in html.text
     assert "http://" not in html.text.replace("http://www.w3.org/2000/svg", "") and "https://" not in html.text
@@ -122,11 +123,11 @@ def test_bad_uploads_are_4xx_with_reason(api, name, content, fields, status, err
     assert r.json()["error"] == error and r.json()["detail"]
 
 
-def test_n_themes_validated_before_storing(api, tmp_path):
+def test_retired_n_themes_is_refused_with_a_reason_before_storing(api, tmp_path):
     src = write_frame(sample_frame(n_good=4), tmp_path / "n.csv")
-    r = upload(api, src, n_themes="9999")
-    assert r.status_code == 422 and "n_themes" in r.json()["detail"]
-    assert api.post("/v1/jobs", json={"dataset_id": "x", "n_themes": 0}).status_code == 422
+    r = upload(api, src, n_themes="5")
+    assert r.status_code == 422 and "n_themes is no longer supported" in r.json()["detail"]
+    assert api.post("/v1/jobs", json={"dataset_id": "x", "n_themes": 3}).status_code == 422
 
 
 def test_upload_encoding(api):

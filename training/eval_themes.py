@@ -1,305 +1,223 @@
-"""Measure theme clustering: agreement with labelled data and across languages.
+"""Measure themes: agreement with labelled data, across languages, and coverage.
 
-    python -m training.eval_themes [--per-label 150] [--json PATH] [--ablations]
+    python -m training.eval_themes [--per-label 150] [--json models/themes/metrics.json]
 
-Sets (all English except the hand-made parallel set and the Swedish Trustpilot set):
-1. ``tests/data/themes_parallel.tsv``: 72 realistic survey comments, each written in sv/da/fi/en
-   (288 rows), gold = touchpoint. Cross-language agreement = share of the 72 groups whose four
-   versions get the same primary theme (and the share of cross-language pairs that agree).
-   This set was used while writing the lexicon (a dev set); ``themes_parallel_holdout.tsv``
-   (24 groups x 4 languages) was written after the lexicon was frozen and is never tuned on.
-2. bitext_customer_support_en: 11 CX categories (stratified sample, split == deterministic hash 'test').
-3. semeval_absa_en: 2015 restaurants + hotels test sentences with exactly one entity (domain:entity).
-4. banking77 test: 77 intents grouped into 7 coarse themes (card, transfer, top-up, cash/ATM,
-   account/identity, fees/exchange, refund/payment).
-5. trustpilot_sv_neutral_2023: the business's industry category (weak signal; themes != industry).
-For each: ThemeModel with automatic k and with k = number of gold labels, against a baseline of
-char n-gram TF-IDF + k-means (k = gold labels). Prints Markdown tables used in the README.
-ARI / V-measure are computed over every comment, unassigned ones counted as one extra cluster.
+Sets: ``training/themes_data.py``. Methods, all on the same rows in one run:
+- ``e5 themes``: the shipped model (taxonomy mapping + discovery + sub-themes), automatic number of
+  themes; scored on the top level (touchpoint / discovered theme) and on the leaf (sub-theme if any);
+- ``e5 clusters, k = gold``: the same vectors and clustering stage without the taxonomy, k fixed;
+- ``lexicon model (40edf02)``: the model it replaced, stored assignments (``themes_references.py``);
+- ``e5 + k-means`` (raw vectors, what a user would try first), word TF-IDF + k-means and char n-gram
+  TF-IDF + k-means, each with k = the number of gold labels.
+ARI / V-measure count unassigned comments as one extra cluster. Parallel sets also report how often
+all four language versions of a comment share the main theme, and the language bias of the vectors
+(nearest neighbour in the same language; translation retrieval) before and after centring.
+Encoded vectors are cached under build/themes-cache (keyed by texts and backbone), so re-runs are fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
-from sklearn.preprocessing import normalize
 
 from service.config import Settings
-from service.themes import ThemeModel, load_taxonomy, params_from_settings
-from service.themes.lexicon import ConceptVectorizer, l2_normalize
-from training.data import REPO_ROOT, read_tsv
+from service.themes import ThemeComponents
+from service.themes.clustering import WardThemes
+from service.themes.model import ThemeModel, flatten
+from service.segmentation import Unit
+from training.data import REPO_ROOT
+from training.themes_data import sets
+from training.themes_references import LEGACY_COMMIT, load_references
 
-PARALLEL = REPO_ROOT / "tests" / "data" / "themes_parallel.tsv"
-HOLDOUT = REPO_ROOT / "tests" / "data" / "themes_parallel_holdout.tsv"
-
-Dataset = tuple[list[str], list[str], list[str]]  # texts, languages, gold labels
-
-
-def load_parallel(path: Path = PARALLEL) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(texts, languages, gold themes, group ids) of the hand-made parallel set."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [r["text"] for r in rows], [r["lang"] for r in rows], [r["theme"] for r in rows], [r["group"] for r in rows]
+CACHE = REPO_ROOT / "build" / "themes-cache"
+EXAMPLES = {  # the two comments of issue #10 and the themes each must get
+    "Leveransen kom en dag för sent och ingen svarade i kundtjänst.": ("delivery", "customer_service"),
+    "Personalen var trevliga men väntetiden i kassan var alldeles för lång.": ("staff", "waiting_time"),
+}
 
 
-def _stratified(rows: list[tuple[str, str]], per_label: int, key: str) -> Dataset:
-    by: dict[str, list[str]] = defaultdict(list)
-    for label, text in rows:
-        by[label].append(text)
-    texts, gold = [], []
-    for label in sorted(by):
-        chosen = sorted(by[label], key=lambda t: hashlib.sha1(f"{key}:{t}".encode()).hexdigest())[:per_label]
-        texts += chosen
-        gold += [label] * len(chosen)
-    return texts, ["en"] * len(texts), gold
+def encode(comp: ThemeComponents, texts: Sequence[str], langs: Sequence[str]) -> tuple[list[list[Unit]], np.ndarray]:
+    """Units and raw (uncentred) vectors, cached on disk."""
+    units = comp.segmenter.transform(texts)
+    flat = flatten(units)
+    h = hashlib.sha256(comp.embedder.centering_.backbone_sha256_.encode())
+    for u in flat:
+        h.update(u.text.encode("utf-8", "surrogatepass") + b"\x00")
+    path = CACHE / f"{h.hexdigest()[:24]}.npy"
+    if path.exists():
+        return units, np.load(path)
+    raw = comp.embedder.raw([u.text for u in flat])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, raw)
+    return units, raw
 
 
-def load_bitext(per_label: int) -> Dataset:
-    rows = [(r["category"].replace("INVOICES", "INVOICE").replace("REFUNDS", "REFUND").replace("SHIPPING_ADDRESS", "SHIPPING"),
-             r["text"]) for r in read_tsv("bitext_customer_support_en/bitext_customer_support_en.tsv")]
-    return _stratified(rows, per_label, "bitext")
+def scores(pred: Sequence[object], gold: Sequence[str]) -> dict[str, float]:
+    p = [str(x) for x in pred]
+    return {"ari": round(float(adjusted_rand_score(gold, p)), 4), "v_measure": round(float(v_measure_score(gold, p)), 4),
+            "n_themes": len({x for x in p if x != "-1"}), "unassigned": round(sum(x == "-1" for x in p) / len(p), 4)}
 
 
-def load_semeval() -> Dataset:
-    texts, gold = [], []
-    for r in read_tsv("semeval_absa_en/semeval_absa_en_sentences.tsv"):
-        if (r["edition"] == "semeval2015" and r["split"] == "test" and r["domain"] in ("restaurants", "hotels")
-                and r["entities"] and "|" not in r["entities"]):
-            texts.append(r["text"])
-            gold.append(f"{r['domain']}:{r['entities']}")
-    return texts, ["en"] * len(texts), gold
+def cross_language(pred: Sequence[object], groups: Sequence[str], langs: Sequence[str]) -> dict[str, float]:
+    by: dict[str, dict[str, str]] = defaultdict(dict)
+    for p, g, lang in zip(pred, groups, langs):
+        by[g][lang] = str(p)
+    full = [v for v in by.values() if len(v) == 4]
+    same = [len(set(v.values())) == 1 and "-1" not in v.values() for v in full]
+    pairs = [a == b and a != "-1" for v in full for a, b in combinations(v.values(), 2)]
+    return {"all_four_same": round(float(np.mean(same)), 4), "pairs_same": round(float(np.mean(pairs)), 4),
+            "n_groups": len(full)}
 
 
-_BANKING_COARSE: list[tuple[str, str]] = [
-    ("refund", "refund_payment"), ("top_up", "top_up"), ("topping_up", "top_up"), ("transfer", "transfer"),
-    ("beneficiary", "transfer"), ("receiving_money", "transfer"), ("cash", "cash_atm"), ("atm", "cash_atm"),
-    ("exchange", "fees_exchange"), ("fee", "fees_exchange"), ("charge", "fees_exchange"),
-    ("verify", "account_identity"), ("identity", "account_identity"), ("passcode", "account_identity"),
-    ("personal_details", "account_identity"), ("terminate_account", "account_identity"), ("age_limit", "account_identity"),
-    ("lost_or_stolen_phone", "account_identity"), ("pin", "card"), ("card", "card"), ("contactless", "card"),
-    ("visa", "card"), ("apple_pay", "card"), ("payment", "refund_payment"), ("direct_debit", "refund_payment"),
-    ("balance", "transfer"), ("country_support", "account_identity"), ("currency", "fees_exchange"),
-]
+def language_bias(X: np.ndarray, langs: Sequence[str], groups: Sequence[str]) -> dict[str, float]:
+    """Nearest neighbour in the same language (lower = less bias) and translation retrieval accuracy."""
+    Y = X / np.linalg.norm(X, axis=1, keepdims=True)
+    S = Y @ Y.T
+    np.fill_diagonal(S, -9.0)
+    lang, grp = np.array(langs), np.array(groups)
+    nn = S.argmax(axis=1)
+    acc = []
+    for a in sorted(set(langs)):
+        for b in sorted(set(langs)):
+            if a != b:
+                ia, ib = np.flatnonzero(lang == a), np.flatnonzero(lang == b)
+                acc.append(float((grp[ib[S[np.ix_(ia, ib)].argmax(axis=1)]] == grp[ia]).mean()))
+    return {"nn_same_language": round(float((lang[nn] == lang).mean()), 4),
+            "nn_is_translation": round(float((grp[nn] == grp).mean()), 4),
+            "translation_retrieval": round(float(np.mean(acc)), 4)}
 
 
-def banking_coarse(label: str) -> str:
-    for needle, coarse in _BANKING_COARSE:
-        if needle in label.lower():
-            return coarse
-    return "other"
-
-
-def load_banking() -> Dataset:
-    rows = [r for r in read_tsv("banking77/banking77.tsv") if r["split"] == "test"]
-    return [r["text"] for r in rows], ["en"] * len(rows), [banking_coarse(r["label"]) for r in rows]
-
-
-def load_trustpilot_sv(per_label: int) -> Dataset:
-    rows = [(r["category"], r["text"]) for r in read_tsv("trustpilot_sv_neutral_2023/trustpilot_sv_neutral_2023.tsv")
-            if r["lang_heuristic"] == "sv"]
-    counts = Counter(c for c, _ in rows)
-    rows = [(c, t) for c, t in rows if counts[c] >= 100]
-    texts, _, gold = _stratified(rows, per_label, "tp-sv")
-    return texts, ["sv"] * len(texts), gold
-
-
-def cluster_ours(settings: Settings, n_themes: int | None) -> Callable[[Sequence[str], Sequence[str]], list[int]]:
-    tax = load_taxonomy(settings.themes_path)
-
-    def run(texts: Sequence[str], langs: Sequence[str]) -> list[int]:
-        model = ThemeModel(tax, params_from_settings(settings)).fit(texts, langs, n_themes=n_themes)
-        run.model = model  # type: ignore[attr-defined]
-        return [a[0].theme if a else -1 for a in model.assignments_]
-
-    return run
-
-
-def cluster_charngram(k: int) -> Callable[[Sequence[str], Sequence[str]], list[int]]:
-    def run(texts: Sequence[str], langs: Sequence[str]) -> list[int]:
-        X = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit_transform(texts)
-        return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X).tolist()
-
-    return run
-
-
-def cluster_plain(settings: Settings, k: int, char_weight: float) -> Callable[[Sequence[str], Sequence[str]], list[int]]:
-    """Ablation: unseeded k-means++ on concept features, optionally plus char n-gram SVD features."""
-    vec = ConceptVectorizer(load_taxonomy(settings.themes_path).lexicon)
-
-    def run(texts: Sequence[str], langs: Sequence[str]) -> list[int]:
-        X = l2_normalize(vec.transform(texts, langs))
-        if char_weight > 0:
-            C = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit_transform(texts)
-            Z = normalize(TruncatedSVD(100, random_state=0).fit_transform(C))
-            X = np.hstack([X, char_weight * Z])
-        return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X).tolist()
-
-    return run
-
-
-def ablations(settings: Settings) -> dict:
-    """Seeded vs k-means++ and concept-only vs concept + char n-gram features, all at k = gold labels."""
-    sets: dict[str, tuple[list[str], list[str], list[str], list[str] | None]] = {
-        "parallel dev": load_parallel(PARALLEL), "parallel held-out": load_parallel(HOLDOUT)}
-    for name, loader in [("bitext", lambda: load_bitext(150)), ("semeval", load_semeval)]:
-        try:
-            t, l, g = loader()
-            sets[name] = (t, l, g, None)
-        except FileNotFoundError:
-            pass
-    out: dict = {}
-    for name, (texts, langs, gold, groups) in sets.items():
-        k = len(set(gold))
-        for method, fn in [("seeded (shipped), k=gold", cluster_ours(settings, k)),
-                           ("k-means++ concepts", cluster_plain(settings, k, 0.0)),
-                           ("k-means++ concepts + char n-grams", cluster_plain(settings, k, 1.0))]:
-            pred = fn(texts, langs)
-            r = scores(pred, gold)
-            if groups is not None:
-                r["groups_all_same"] = cross_language(pred, groups, langs)["groups_all_same"]
-            out[f"{name} | {method}"] = r
+def main_labels(model: ThemeModel, leaf: bool = False) -> list[str]:
+    rows = model.comment_themes(model.units_, model.unit_hits_, model.n_comments_)
+    out = []
+    for r in rows:
+        if not r:
+            out.append("-1")
+        else:
+            c = r[0]
+            out.append(f"{c.theme}.{c.sub}" if leaf and c.sub is not None else str(c.theme))
     return out
 
 
-def scores(pred: Sequence[int], gold: Sequence[str]) -> dict[str, float]:
-    return {
-        "ari": round(adjusted_rand_score(gold, pred), 3),
-        "v_measure": round(v_measure_score(gold, pred), 3),
-        "unassigned": round(sum(p < 0 for p in pred) / len(pred), 3),
-        "n_clusters": len({p for p in pred if p >= 0}),
-    }
+def kmeans(X: object, k: int) -> list[int]:
+    return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X).tolist()
 
 
-def cross_language(pred: Sequence[int], groups: Sequence[str], langs: Sequence[str]) -> dict[str, float]:
-    """Share of parallel groups whose versions all share one (assigned) theme, and of agreeing pairs."""
-    by: dict[str, list[int]] = defaultdict(list)
-    for p, g in zip(pred, groups):
-        by[g].append(p)
-    full = sum(len(set(v)) == 1 and v[0] >= 0 for v in by.values()) / len(by)
-    pairs = [(a, b) for v in by.values() for a, b in combinations(v, 2)]
-    pair = sum(a == b and a >= 0 for a, b in pairs) / len(pairs)
-    per_lang_pair: dict[str, list[bool]] = defaultdict(list)
-    idx: dict[str, dict[str, int]] = defaultdict(dict)
-    for p, g, l in zip(pred, groups, langs):
-        idx[g][l] = p
-    for d in idx.values():
-        for a, b in combinations(sorted(d), 2):
-            per_lang_pair[f"{a}-{b}"].append(d[a] == d[b] and d[a] >= 0)
-    out = {"groups_all_same": round(full, 3), "pairs_same": round(pair, 3)}
-    out.update({k: round(sum(v) / len(v), 3) for k, v in sorted(per_lang_pair.items())})
-    return out
-
-
-def touchpoint_accuracy(settings: Settings, texts: list[str], langs: list[str], gold: list[str]) -> dict[str, float]:
-    """Real-time assigner (taxonomy only, no clustering): is the top touchpoint the gold one?"""
-    tax = load_taxonomy(settings.themes_path)
-    model = ThemeModel.from_taxonomy(tax, params_from_settings(settings))
-    preds = model.predict(texts, langs)
-    keys = set(tax.by_key)
-    rows = [(p, g) for p, g in zip(preds, gold) if g in keys]
-    top1 = sum(bool(p) and model.themes[p[0].theme].touchpoint == g for p, g in rows) / len(rows)
-    anyk = sum(any(model.themes[a.theme].touchpoint == g for a in p) for p, g in rows) / len(rows)
-    none = sum(not p for p, _ in rows) / len(rows)
-    return {"top1": round(top1, 3), "in_assigned": round(anyk, 3), "unassigned": round(none, 3), "n": len(rows)}
-
-
-def evaluate_parallel(settings: Settings, path: Path) -> dict:
-    texts, langs, gold, groups = load_parallel(path)
+def evaluate(comp: ThemeComponents, name: str, texts: list[str], langs: list[str], gold: list[str],
+             groups: list[str] | None, legacy: dict[str, list[int]]) -> dict:
+    t0 = time.perf_counter()
+    units, raw = encode(comp, texts, langs)
+    flat = flatten(units)
+    ulangs = [langs[u.comment] for u in flat]
+    X = comp.embedder.centering_.transform(raw, ulangs)
+    whole = np.array([i for i, u in enumerate(flat) if u.whole])
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = comp.new_model().fit(texts, langs, units, X)
+    t_fit = time.perf_counter() - t0
+    labels = main_labels(model)
+    out: dict = {"n": len(texts), "languages": sorted(set(langs)), "encode_s": round(t_enc, 1), "fit_s": round(t_fit, 1),
+                 "methods": {}}
+    m = out["methods"]
+    has_gold = any(gold)
     k = len(set(gold))
-    par: dict = {}
-    for name, fn in [("themes (auto k)", cluster_ours(settings, None)), (f"themes (k={k})", cluster_ours(settings, k)),
-                     (f"char n-gram k-means (k={k})", cluster_charngram(k))]:
-        pred = fn(texts, langs)
-        par[name] = {**scores(pred, gold), **cross_language(pred, groups, langs)}
-    par["taxonomy assigner, touchpoint accuracy"] = touchpoint_accuracy(settings, texts, langs, gold)
-    par["groups"] = len(set(groups))
-    return par
+    if has_gold:
+        m["e5 themes (top level)"] = scores(labels, gold)
+        m["e5 themes (leaf)"] = scores(main_labels(model, leaf=True), gold)
+        m["ablation: clusters not mapped to touchpoints"] = scores(main_labels(
+            comp.new_model(map_clusters=False).fit(texts, langs, units, X)), gold)
+        m["ablation: no grouping of near-identical comments"] = scores(main_labels(
+            comp.new_model(grouping=None).fit(texts, langs, units, X)), gold)
+        if k > 1:
+            plain = comp.new_model(mapper=None, clustering=WardThemes(n_clusters=k), subclustering=None,
+                                   grouping=None, min_theme_size=1, min_theme_share=0.0).fit(texts, langs, units, X)
+            m["e5 clusters, no taxonomy, k = gold"] = scores(main_labels(plain), gold)
+        m[f"lexicon model ({LEGACY_COMMIT}), auto"] = scores(legacy["auto"], gold)
+        if "k" in legacy:
+            m[f"lexicon model ({LEGACY_COMMIT}), k = gold"] = scores(legacy["k"], gold)
+        if k > 1:
+            m["e5 (raw) + k-means, k = gold"] = scores(kmeans(raw[whole], k), gold)
+            word = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(texts)
+            m["word TF-IDF + k-means, k = gold"] = scores(kmeans(word, k), gold)
+            char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit_transform(texts)
+            char_labels = kmeans(char, k)
+            m["char n-gram TF-IDF + k-means, k = gold"] = scores(char_labels, gold)
+    else:
+        m["e5 themes (top level)"] = {"unassigned": round(labels.count("-1") / len(labels), 4),
+                                      "n_themes": len(set(labels) - {"-1"})}
+        m[f"lexicon model ({LEGACY_COMMIT}), auto"] = {
+            "unassigned": round(sum(x == -1 for x in legacy["auto"]) / len(texts), 4),
+            "n_themes": len(set(legacy["auto"]) - {-1})}
+    if groups is not None:
+        out["cross_language"] = {"e5 themes": cross_language(labels, groups, langs),
+                                 f"lexicon model ({LEGACY_COMMIT})": cross_language(legacy["auto"], groups, langs),
+                                 "char n-gram TF-IDF + k-means": cross_language(char_labels, groups, langs)}
+        out["language_bias"] = {"raw e5": language_bias(raw[whole], langs, groups),
+                                "language-centred e5": language_bias(X[whole], langs, groups)}
+    out["discovered"] = [{"label": th.label, "size": int(sum(1 for r in model.unit_hits_ if r and r[0].theme == j))}
+                         for j, th in enumerate(model.themes_) if th.discovered and th.parent is None][:10]
+    return out
 
 
-def print_parallel(title: str, par: dict) -> None:
-    print(f"\n### {title} ({par['groups']} comments x 4 languages)\n")
-    print("| method | ARI | V-measure | themes | unassigned | all 4 languages same theme | cross-language pairs same |")
-    print("|---|---|---|---|---|---|---|")
-    for name, r in par.items():
-        if isinstance(r, dict) and "ari" in r:
-            print(f"| {name} | {r['ari']} | {r['v_measure']} | {r['n_clusters']} | {r['unassigned']} | "
-                  f"{r['groups_all_same']} | {r['pairs_same']} |")
-    acc = par["taxonomy assigner, touchpoint accuracy"]
-    print(f"\nReal-time taxonomy assigner (no clustering), n={acc['n']} with a taxonomy touchpoint: "
-          f"top-1 touchpoint {acc['top1']}, gold among assigned {acc['in_assigned']}, unassigned {acc['unassigned']}")
-    pl = par["themes (auto k)"]
-    print("Per language pair (auto k): " + ", ".join(f"{k} {v}" for k, v in pl.items() if "-" in k and len(k) == 5))
+def examples(comp: ThemeComponents) -> dict:
+    model = comp.taxonomy_model()
+    rows = model.predict(list(EXAMPLES), ["sv"] * len(EXAMPLES))
+    out = {}
+    for (text, want), row in zip(EXAMPLES.items(), rows):
+        got = [model.themes_[c.theme].touchpoint for c in row]
+        out[text] = {"want": list(want), "got": got, "ok": all(w in got for w in want)}
+    return out
+
+
+def print_tables(res: dict) -> None:
+    print("\n| set | n | method | ARI | V-measure | themes | unassigned |\n|---|---|---|---|---|---|---|")
+    for name, r in res["sets"].items():
+        for method, s in r["methods"].items():
+            print(f"| {name} | {r['n']} | {method} | {s.get('ari', '–')} | {s.get('v_measure', '–')} | "
+                  f"{s['n_themes']} | {s['unassigned']:.1%} |")
+    print("\n| set | method | all 4 languages same main theme | cross-language pairs same |\n|---|---|---|---|")
+    for name, r in res["sets"].items():
+        for method, c in r.get("cross_language", {}).items():
+            print(f"| {name} | {method} | {c['all_four_same']:.3f} | {c['pairs_same']:.3f} |")
+    print("\n| set | vectors | nearest neighbour same language | nearest neighbour is the translation | "
+          "translation retrieval |\n|---|---|---|---|---|")
+    for name, r in res["sets"].items():
+        for kind, b in r.get("language_bias", {}).items():
+            print(f"| {name} | {kind} | {b['nn_same_language']:.3f} | {b['nn_is_translation']:.3f} | "
+                  f"{b['translation_retrieval']:.3f} |")
+    print("\nissue examples:", json.dumps(res["examples"], ensure_ascii=False))
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--per-label", type=int, default=150, help="comments per label for bitext / trustpilot samples")
-    ap.add_argument("--json", type=Path, help="also write the numbers here")
-    ap.add_argument("--ablations", action="store_true", help="also compare seeding and char n-gram features")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-label", type=int, default=150)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--sets", nargs="*", default=None, help="only these sets")
     args = ap.parse_args(argv)
-    settings = Settings()
-    results: dict = {}
-    t0 = time.perf_counter()
-
-    results["parallel"] = evaluate_parallel(settings, PARALLEL)
-    results["parallel_holdout"] = evaluate_parallel(settings, HOLDOUT)
-
-    datasets: dict[str, Dataset] = {}
-    loaders: list[tuple[str, Callable[[], Dataset]]] = [
-        ("bitext_customer_support_en", lambda: load_bitext(args.per_label)),
-        ("semeval_absa_en (2015 test, 1 entity)", load_semeval),
-        ("banking77 test (7 coarse)", load_banking),
-        ("trustpilot_sv_neutral_2023 (industry)", lambda: load_trustpilot_sv(args.per_label // 2)),
-    ]
-    for name, loader in loaders:
-        try:
-            datasets[name] = loader()
-        except FileNotFoundError as exc:
-            print(f"skipping {name}: {exc}")
-    ext: dict = {}
-    for name, (texts, langs, gold) in datasets.items():
-        k = len(set(gold))
-        ext[name] = {"n": len(texts), "labels": k}
-        for label, fn in [("auto", cluster_ours(settings, None)), ("k=gold", cluster_ours(settings, k)),
-                          ("char k-means k=gold", cluster_charngram(k))]:
-            ext[name][label] = scores(fn(texts, langs), gold)
-    results["labelled"] = ext
-    results["seconds"] = round(time.perf_counter() - t0, 1)
-
-    print_parallel("Parallel sv/da/fi/en dev set", results["parallel"])
-    print_parallel("Parallel sv/da/fi/en held-out set", results["parallel_holdout"])
-    print("\n### Labelled single-language sets\n")
-    print("| data | n | gold labels | method | ARI | V-measure | themes | unassigned |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, r in ext.items():
-        for m in ("auto", "k=gold", "char k-means k=gold"):
-            s = r[m]
-            print(f"| {name} | {r['n']} | {r['labels']} | {m} | {s['ari']} | {s['v_measure']} | {s['n_clusters']} | {s['unassigned']} |")
-    if args.ablations:
-        results["ablations"] = ablations(settings)
-        print("\n### Ablations (k = number of gold labels)\n")
-        print("| data | method | ARI | V-measure | all 4 languages same theme |")
-        print("|---|---|---|---|---|")
-        for key, r in results["ablations"].items():
-            print(f"| {key} | {r['ari']} | {r['v_measure']} | {r.get('groups_all_same', '–')} |")
-    results["seconds"] = round(time.perf_counter() - t0, 1)
-    print(f"\n({results['seconds']} s)")
+    comp = ThemeComponents.load(Settings())
+    legacy = load_references()
+    res: dict = {"model_version": comp.version, "sets": {}}
+    for name, (texts, langs, gold, groups) in sets(args.per_label).items():
+        if args.sets and name not in args.sets:
+            continue
+        res["sets"][name] = evaluate(comp, name, texts, langs, gold, groups, legacy[name])
+        print(name, json.dumps(res["sets"][name]["methods"].get("e5 themes (top level)")), flush=True)
+    res["examples"] = examples(comp)
+    print_tables(res)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    return results
+        args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+    return res
 
 
 if __name__ == "__main__":

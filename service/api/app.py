@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
             app.state.pipeline = AnalysisPipeline.from_settings(settings)
         log.info("models loaded: %s", app.state.pipeline.components())
         routes_jobs.start_jobs(app)
+        routes_themes.start_store(app)
         yield
+        routes_themes.stop_store(app)
         routes_jobs.stop_jobs(app)
 
     app = FastAPI(

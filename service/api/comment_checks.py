@@ -1,6 +1,6 @@
 """The request rules every comment-batch route shares: size limit, unique ids, usable text.
 
-One place so /v1/comments/analyze and the /v1/themes routes cannot drift apart.
+One place so /v1/comments/analyze and the /v2/themes routes cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import Query
 
 from service.api.errors import ApiError
-from service.pipeline import AnalysisPipeline
+from service.pipeline import AnalysisPipeline, ThemeInputs
 from service.schemas import CommentIn, CommentResult
 
 OnInvalid = Literal["reject", "report"]
@@ -22,10 +22,10 @@ ON_INVALID = Query(
 )
 
 
-def check_and_analyze(
+def check_comments(
     pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
-) -> list[CommentResult]:
-    """Apply the shared rules (413/422 via :class:`ApiError`), then run the pipeline once."""
+) -> list[str | None]:
+    """Apply the shared rules (413/422 via :class:`ApiError`); per comment, None or why it is unusable."""
     limit = pipeline.settings.max_comments_per_request
     if len(comments) > limit:
         raise ApiError(413, "too_many_comments", f"{len(comments)} comments in one request; the limit is {limit}")
@@ -44,4 +44,19 @@ def check_and_analyze(
                for i, r in enumerate(reasons) if r is not None]
         if bad:
             raise ApiError(422, "invalid_request", bad)
-    return pipeline.analyze(comments, reasons=reasons)
+    return reasons
+
+
+def check_and_analyze(
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
+) -> list[CommentResult]:
+    """Apply the shared rules, then run the pipeline once."""
+    return pipeline.analyze(comments, reasons=check_comments(pipeline, comments, on_invalid))
+
+
+def check_and_analyze_with_inputs(
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
+) -> tuple[list[CommentResult], ThemeInputs | None]:
+    """As :func:`check_and_analyze`, also returning the usable comments' theme units and vectors
+    (computed in the same encoder pass; None without a theme stage)."""
+    return pipeline.analyze_with_inputs(comments, reasons=check_comments(pipeline, comments, on_invalid))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message, Receive
@@ -26,6 +27,7 @@ from service.api.errors import ApiError
 from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
 from service.batch.formats import MalformedFile, UnsupportedFormat, detect_format
 from service.batch.ingest import ingest_file
+from service.batch.report import DumpReport
 from service.batch.report_render import report_csv, report_html
 from service.batch.schemas import DatasetOut, JobCreate, JobErrorsOut, JobOut, RowError
 from service.batch.worker import JobWorker
@@ -144,13 +146,11 @@ def _ingest(repo: Repository, settings: Settings, upload: UploadFile, form: Form
             raise ApiError(400, "malformed_file", f"{upload.filename}: {exc}") from None
 
 
-def _n_themes(request: Request, raw: str | None) -> int | None:
-    limit = request.app.state.settings.themes_max_themes
-    if raw is None:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= limit:
-        raise ApiError(422, "invalid_request", f"n_themes must be an integer from 1 to {limit}")
-    return int(raw)
+def _reject_n_themes(form: FormData) -> None:
+    """The e5 themes find their number themselves; a client still sending n_themes hears why it is refused."""
+    if _field(form, "n_themes") is not None:
+        raise ApiError(422, "invalid_request", "n_themes is no longer supported: the number of themes is automatic "
+                       "(tune TOUCHPOINTS_THEMES_DISCOVERY_COHESION), and themes can be merged or split afterwards")
 
 
 async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, FormData]:
@@ -162,7 +162,7 @@ async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, Fo
         if not isinstance(upload, UploadFile):
             raise ApiError(422, "invalid_request", "multipart field 'file' (the dataset) is required")
         if with_job:
-            _n_themes(request, _field(form, "n_themes"))  # before storing anything
+            _reject_n_themes(form)  # before storing anything
         return await run_in_threadpool(_ingest, rt.repo, settings, upload, form), form
     finally:
         await form.close()
@@ -192,11 +192,10 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
-def _create_job(request: Request, dataset_id: str, n_themes: int | None) -> JobOut:
+def _create_job(request: Request, dataset_id: str) -> JobOut:
     rt = _rt(request)
-    _n_themes(request, None if n_themes is None else str(n_themes))
     try:
-        job = rt.repo.create_job(dataset_id, {"n_themes": n_themes})
+        job = rt.repo.create_job(dataset_id, {})
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     rt.worker.wake()
@@ -239,15 +238,15 @@ def delete_dataset(dataset_id: str, request: Request) -> Response:
 @router.post("/jobs", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Score an uploaded dataset asynchronously")
 def create_job(body: JobCreate, request: Request) -> JobOut:
-    return _create_job(request, body.dataset_id, body.n_themes)
+    return _create_job(request, body.dataset_id)
 
 
 @router.post("/jobs/upload", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Upload a file and start scoring it in one call",
-             description=_UPLOAD_DOC + " Optional `n_themes`.")
+             description=_UPLOAD_DOC)
 async def upload_and_create_job(request: Request) -> JobOut:
     ds, form = await _upload(request, with_job=True)
-    return _create_job(request, ds.id, _n_themes(request, _field(form, "n_themes")))
+    return _create_job(request, ds.id)
 
 
 def _job(request: Request, job_id: str) -> Job:
@@ -303,8 +302,13 @@ def job_themes(job_id: str, request: Request,
     report = _rt(request).repo.get_themes(job_id)
     if report is None:
         raise ApiError(409, "themes_not_ready", f"job is {job.status}; the themes report is built when it completes")
+    try:
+        report = DumpReport.model_validate(report)
+    except ValidationError:
+        raise ApiError(409, "stale_report", "this themes report was built by an earlier version of the service; "
+                       "run the job again to rebuild it") from None
     if format == "csv":
         return PlainTextResponse(report_csv(report), media_type="text/csv")
     if format == "html":
         return HTMLResponse(report_html(report))
-    return report
+    return report.model_dump(mode="json")

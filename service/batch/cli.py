@@ -20,6 +20,7 @@ from typing import IO
 from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
 from service.batch.formats import FORMATS, MalformedFile, UnsupportedFormat, detect_format
 from service.batch.ingest import file_fingerprint, ingest_file
+from service.batch.report import DumpReport
 from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.runner import run_job
 from service.batch.writers import write_output
@@ -45,7 +46,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoding", default="utf-8",
                    help="text encoding of CSV/TSV/JSONL input, e.g. cp1252 for some Excel exports (default utf-8)")
     p.add_argument("--chunk-rows", type=int, help="rows per committed chunk (default from settings)")
-    p.add_argument("--n-themes", type=int, help="number of clusters for the themes report (default: automatic)")
     p.add_argument("--report", type=Path, metavar="PREFIX",
                    help="themes report files PREFIX.json/.csv/.html (default: OUTPUT without extension + '.themes')")
     p.add_argument("--no-report", action="store_true", help="skip the themes report")
@@ -94,13 +94,14 @@ def _job(repo: Repository, ds: Dataset, args: argparse.Namespace) -> Job:
     jobs = [j for j in repo.jobs_of_dataset(ds.id) if j.status != "failed"]
     if jobs:
         return jobs[-1]
-    return repo.create_job(ds.id, {"n_themes": args.n_themes, "chunk_rows": args.chunk_rows})
+    return repo.create_job(ds.id, {"chunk_rows": args.chunk_rows})
 
 
 def _write_reports(repo: Repository, job: Job, prefix: Path) -> list[Path]:
-    report = repo.get_themes(job.id)
-    if report is None:
+    stored = repo.get_themes(job.id)
+    if stored is None:
         return []
+    report = DumpReport.model_validate(stored)
     paths = [Path(f"{prefix}.json"), Path(f"{prefix}.csv"), Path(f"{prefix}.html")]
     paths[0].write_text(report_json(report), encoding="utf-8")
     paths[1].write_text(report_csv(report), encoding="utf-8", newline="")
@@ -136,9 +137,6 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
         fmt_out = detect_format(args.output, args.output_format)
     except UnsupportedFormat as exc:
         _say(f"error: {exc}")
-        return 2
-    if args.n_themes is not None and not 1 <= args.n_themes <= settings.themes_max_themes:
-        _say(f"error: --n-themes must be from 1 to {settings.themes_max_themes}")
         return 2
     try:
         "".encode(args.encoding)

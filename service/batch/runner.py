@@ -57,10 +57,11 @@ def run_job(
     message = None
     t0 = time.perf_counter()
     try:
-        report = build_report(repo, repo.get_job(job_id), ds, settings, n_themes=options.get("n_themes"),
+        components = pipeline.themes.components if pipeline.themes is not None else None
+        report = build_report(repo, repo.get_job(job_id), ds, settings, components,
                               heartbeat=lambda: repo.renew_lease(job_id, owner, settings.job_lease_seconds))
-        repo.save_themes(job_id, report)
-        message = report.get("clustering_note")
+        repo.save_themes(job_id, report.model_dump(mode="json"))
+        message = report.note
     except Exception as exc:  # the scored rows stand; only the report is missing
         log.exception("job %s: themes report failed", job_id)
         message = f"all rows scored; themes report failed: {exc}"

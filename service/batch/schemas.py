@@ -25,7 +25,6 @@ class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str
-    n_themes: int | None = Field(default=None, ge=1, description="Themes in the report (default: automatic).")
 
 
 class JobOut(BaseModel):

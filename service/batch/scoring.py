@@ -12,9 +12,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from service.batch.columns import ColumnMapping, comment_id_of, to_comment
 from service.pipeline import AnalysisPipeline
-from service.schemas import CommentIn, CommentResult
+from service.schemas import CommentIn, CommentResult, SentenceSentiment
+from service.segmentation import Unit
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,30 @@ def result_row(r: CommentResult) -> dict[str, Any]:
     }
 
 
+def units_payload(units: Sequence[Unit], sentiments: Sequence[SentenceSentiment] | None,
+                  vectors: np.ndarray) -> dict[str, Any]:
+    """A row's theme units as stored beside its result: offsets + unit sentiment (JSON), fp16 vectors."""
+    rows = [[u.start, u.end, int(u.whole), s.label if s else None, s.score if s else None]
+            for u, s in zip(units, sentiments if sentiments is not None else [None] * len(units))]
+    return {"units_json": json.dumps(rows), "vectors": np.ascontiguousarray(vectors, dtype=np.float16).tobytes()}
+
+
+def _analyze(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[dict[str, Any]]:
+    results, inputs = pipeline.analyze_with_inputs(comments)
+    rows = [result_row(r) for r in results]
+    if inputs is not None:
+        offset = 0
+        for k, i in enumerate(inputs.indices):
+            n = len(inputs.units[k])
+            sents = inputs.unit_sentiments[offset:offset + n] if inputs.unit_sentiments is not None else None
+            rows[i].update(units_payload(inputs.units[k], sents, inputs.vectors[offset:offset + n]))
+            offset += n
+    return rows
+
+
 def _analyze_robust(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[dict[str, Any]]:
     try:
-        return [result_row(r) for r in pipeline.analyze(comments)]
+        return _analyze(pipeline, comments)
     except Exception:
         if len(comments) == 1:
             log.exception("analysis failed for comment %r", comments[0].id)

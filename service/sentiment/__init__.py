@@ -7,17 +7,26 @@ from pathlib import Path
 import torch
 
 from service.config import Settings
+from service.encoder import E5File, read_e5_file
 from service.sentiment.model import SentimentModel
 from service.sentiment.scorer import SentimentScorer, model_version
+from service.sentiment.shared_pass import SharedPass
 
 __all__ = ["SentimentScorer", "load_scorer"]
 
 
-def load_scorer(path: Path, settings: Settings) -> SentimentScorer:
-    """Load the shipped model from a local folder once (never from a hub)."""
+def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = None,
+                shared_pass: bool = False) -> SentimentScorer:
+    """Load the shipped model from a local folder once (never from a hub).
+
+    ``shared_pass`` adds the pretrained top layers, so the same pass also yields theme vectors.
+    """
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
-    model = SentimentModel.load(path)
+    backbone_file = backbone_file or read_e5_file()
+    model = SentimentModel.load(path, backbone_file)
+    shared = SharedPass(model, backbone_file, settings.inference_batch_size) if shared_pass else None
     return SentimentScorer(
-        model, model_version(path), batch_size=settings.inference_batch_size, max_sentences=settings.sentiment_max_sentences
+        model, model_version(path), batch_size=settings.inference_batch_size,
+        max_sentences=settings.sentiment_max_sentences, shared=shared,
     )

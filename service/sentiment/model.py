@@ -14,29 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from service.encoder import E5File, E5Tokenizer, read_e5_file
+from service.encoder import E5File, E5Tokenizer, length_sorted_batches, padded, read_e5_file
 from service.sentiment.network import LABELS, SentimentNet
 
 CALIBRATION_FILE = "calibration.json"
 
 __all__ = ["LABELS", "SentimentModel", "length_sorted_batches", "padded", "softmax"]
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Index batches of similar length: padding (wasted compute) is what makes CPU inference slow."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def padded(ids: Sequence[Sequence[int]], batch: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, attention_mask) for the rows ``batch``, right-padded to the longest."""
-    width = max(len(ids[i]) for i in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, i in enumerate(batch):
-        input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-        mask[row, : len(ids[i])] = 1
-    return input_ids, mask
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

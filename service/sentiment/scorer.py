@@ -16,7 +16,9 @@ import numpy as np
 
 from service.schemas import SentenceSentiment, SentimentOut
 from service.sentiment.model import LABELS, SentimentModel
-from service.sentiment.sentences import SentenceSplitter
+from service.segmentation import SentenceSplitter
+from service.sentiment.shared_pass import SharedPass
+from service.segmentation import Unit
 
 _DECIMALS = 6  # rounding makes outputs byte-identical across batch compositions
 
@@ -42,39 +44,68 @@ def _label(probabilities: dict[str, float]) -> str:
 
 
 class SentimentScorer:
-    """``fit`` is loading; ``transform(texts, languages)`` -> one ``SentimentOut`` per text."""
+    """``fit`` is loading; ``transform(texts, languages)`` -> one ``SentimentOut`` per text.
 
-    def __init__(self, model: SentimentModel, version: str, batch_size: int = 64, max_sentences: int = 50) -> None:
+    With a ``SharedPass``, ``transform_with_units`` also scores theme units (clauses) and returns their
+    theme vectors from the same encoder pass.
+    """
+
+    def __init__(self, model: SentimentModel, version: str, batch_size: int = 64, max_sentences: int = 50,
+                 shared: SharedPass | None = None) -> None:
         self.model = model
         self.version = version
         self.batch_size = batch_size
         self.max_sentences = max_sentences
+        self.shared = shared
         self.splitter = SentenceSplitter()
 
     def transform(self, texts: Sequence[str], languages: Sequence[str]) -> list[SentimentOut]:
         """``languages`` is accepted for the stage protocol; the encoder is multilingual and
         scores 'und' or other-language comments too (reported as such by the language stage)."""
+        return self.transform_with_units(texts, languages, None)[0]
+
+    def transform_with_units(
+        self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None,
+    ) -> tuple[list[SentimentOut], list[SentenceSentiment], np.ndarray | None]:
+        """(comment sentiment, per flattened unit its sentiment, per flattened unit its raw theme vector).
+
+        Unique strings only: a one-sentence comment is scored once for comment, sentence and unit.
+        """
         if len(texts) != len(languages):
             raise ValueError("texts and languages must have the same length")
+        if units is not None and self.shared is None:
+            raise ValueError("theme units need a SharedPass")
         spans = [s[: self.max_sentences] for s in self.splitter.split(texts)]
-        # Unique strings only: a one-sentence comment is scored once for both levels.
+        flat = [u for us in units for u in us] if units is not None else []
         unique: dict[str, int] = {}
         for text, sents in zip(texts, spans):
             unique.setdefault(text, len(unique))
             for s in sents:
                 unique.setdefault(s.text, len(unique))
-        proba = self.model.predict_proba(list(unique), self.batch_size)
+        for u in flat:
+            unique.setdefault(u.text, len(unique))
+        strings = list(unique)
+        vectors = None
+        if self.shared is not None and flat:
+            want_vec = [False] * len(strings)
+            for u in flat:
+                want_vec[unique[u.text]] = True
+            proba, vec = self.shared.run(strings, [True] * len(strings), want_vec)
+            vectors = vec[[unique[u.text] for u in flat]]
+        else:
+            proba = self.model.predict_proba(strings, self.batch_size)
 
         out: list[SentimentOut] = []
         for text, sents in zip(texts, spans):
             p = _probabilities(proba[unique[text]])
-            sentences = []
-            for s in sents:
-                sp = _probabilities(proba[unique[s.text]])
-                sentences.append(SentenceSentiment(
-                    text=s.text, start=s.start, end=s.end, label=_label(sp), score=_score(sp), probabilities=sp
-                ))
+            sentences = [_sentence(s.text, s.start, s.end, proba[unique[s.text]]) for s in sents]
             out.append(SentimentOut(
                 label=_label(p), score=_score(p), probabilities=p, sentences=sentences, model_version=self.version
             ))
-        return out
+        unit_out = [_sentence(u.text, u.start, u.end, proba[unique[u.text]]) for u in flat]
+        return out, unit_out, vectors
+
+
+def _sentence(text: str, start: int, end: int, row: np.ndarray) -> SentenceSentiment:
+    p = _probabilities(row)
+    return SentenceSentiment(text=text, start=start, end=end, label=_label(p), score=_score(p), probabilities=p)

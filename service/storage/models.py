@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -94,6 +94,21 @@ class JobResult(Base):
     themes_json: Mapped[str] = mapped_column(Text, default="[]")
 
 
+class JobUnits(Base):
+    """A scored row's theme units (clause offsets + their sentiment) and their e5 vectors (fp16).
+
+    Stored with the results so a themes report, or a re-cluster with other settings, never
+    re-encodes the dump. A separate table, so databases made before it only gain a table.
+    """
+
+    __tablename__ = "tp_job_units"
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("tp_jobs.id", ondelete="CASCADE"), primary_key=True)
+    row_idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    units_json: Mapped[str] = mapped_column(Text)  # [[start, end, whole, sentiment label, sentiment score], ...]
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)  # float16, len(units) x dim, row-major
+
+
 class ThemesReportRow(Base):
     """The themes report of a finished job (aggregates + clustering), rendered on demand."""
 
@@ -102,3 +117,21 @@ class ThemesReportRow(Base):
     job_id: Mapped[str] = mapped_column(String(32), ForeignKey("tp_jobs.id", ondelete="CASCADE"), primary_key=True)
     report_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ThemeModelRow(Base):
+    """A fitted theme model (``ThemeModel.to_state``), kept so comments can be assigned to its themes later.
+
+    ``meta_json`` holds the model's JSON state (and the record of the comments it was fitted on, which
+    rebuilds the report after an edit); ``arrays`` the ``np.savez_compressed`` bytes of its vectors.
+    """
+
+    __tablename__ = "tp_theme_models"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    model_version: Mapped[str] = mapped_column(String(200))
+    n_comments: Mapped[int] = mapped_column(Integer, default=0)
+    meta_json: Mapped[str] = mapped_column(Text)
+    arrays: Mapped[bytes] = mapped_column(LargeBinary)
+    report_json: Mapped[str] = mapped_column(Text)

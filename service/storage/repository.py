@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.storage.models import Dataset, DatasetRow, Job, JobResult, ThemesReportRow, utcnow
+from service.storage.models import Dataset, DatasetRow, Job, JobResult, JobUnits, ThemesReportRow, utcnow
 
 ACTIVE = ("pending", "running")
 FINISHED = ("completed", "failed")
@@ -32,6 +32,7 @@ class ExportRow:
     record: dict[str, Any]
     problem: str | None
     result: dict[str, Any] | None
+    units: tuple[str, bytes] | None = None  # (units_json, fp16 vectors) when asked for and stored
 
 
 class _LeaseLost(Exception):
@@ -97,6 +98,7 @@ class Repository:
             job_ids = list(s.scalars(select(Job.id).where(Job.dataset_id == dataset_id)))
             if job_ids:
                 s.execute(delete(JobResult).where(JobResult.job_id.in_(job_ids)))
+                s.execute(delete(JobUnits).where(JobUnits.job_id.in_(job_ids)))
                 s.execute(delete(ThemesReportRow).where(ThemesReportRow.job_id.in_(job_ids)))
                 s.execute(delete(Job).where(Job.id.in_(job_ids)))
             s.execute(delete(DatasetRow).where(DatasetRow.dataset_id == dataset_id))
@@ -183,7 +185,13 @@ class Repository:
                 if res.rowcount != 1:
                     raise _LeaseLost
                 if results:
-                    s.execute(JobResult.__table__.insert(), [{"job_id": job_id, **r} for r in results])
+                    units = [{"job_id": job_id, "row_idx": r["row_idx"], "units_json": r["units_json"], "vectors": r["vectors"]}
+                             for r in results if r.get("vectors") is not None]
+                    s.execute(JobResult.__table__.insert(), [
+                        {"job_id": job_id, **{k: v for k, v in r.items() if k not in ("units_json", "vectors")}}
+                        for r in results])
+                    if units:
+                        s.execute(JobUnits.__table__.insert(), units)
         except _LeaseLost:
             return False
         return True
@@ -217,18 +225,20 @@ class Repository:
             return s.execute(update(Job).where(and_(*cond)).values(**values)).rowcount == 1
 
     # -- results --------------------------------------------------------------------------
-    def iter_export(self, job_id: str, dataset_id: str, batch: int = 2000) -> Iterator[list[ExportRow]]:
-        """Every dataset row in order with its result, in keyset-paginated batches (bounded memory)."""
+    def iter_export(self, job_id: str, dataset_id: str, batch: int = 2000,
+                    with_units: bool = False) -> Iterator[list[ExportRow]]:
+        """Every dataset row in order with its result (and theme units), in keyset-paginated batches."""
         last = -1
+        unit_cols = [JobUnits.units_json, JobUnits.vectors] if with_units else []
         while True:
             with self._session() as s:
-                rows = s.execute(
-                    select(DatasetRow.row_idx, DatasetRow.record_json, DatasetRow.problem,
-                           *[getattr(JobResult, f) for f in _RESULT_FIELDS], JobResult.row_idx.label("scored"))
-                    .outerjoin(JobResult, and_(JobResult.job_id == job_id, JobResult.row_idx == DatasetRow.row_idx))
-                    .where(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx > last)
-                    .order_by(DatasetRow.row_idx).limit(batch)
-                ).all()
+                q = (select(DatasetRow.row_idx, DatasetRow.record_json, DatasetRow.problem,
+                            *[getattr(JobResult, f) for f in _RESULT_FIELDS], JobResult.row_idx.label("scored"), *unit_cols)
+                     .outerjoin(JobResult, and_(JobResult.job_id == job_id, JobResult.row_idx == DatasetRow.row_idx)))
+                if with_units:
+                    q = q.outerjoin(JobUnits, and_(JobUnits.job_id == job_id, JobUnits.row_idx == DatasetRow.row_idx))
+                rows = s.execute(q.where(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx > last)
+                                 .order_by(DatasetRow.row_idx).limit(batch)).all()
             if not rows:
                 return
             out = []
@@ -238,7 +248,8 @@ class Repository:
                 if m["scored"] is not None:
                     result = {f: m[f] for f in _RESULT_FIELDS}
                     result["themes"] = json.loads(result.pop("themes_json") or "[]")
-                out.append(ExportRow(r.row_idx, json.loads(r.record_json), r.problem, result))
+                units = (m["units_json"], m["vectors"]) if with_units and m["units_json"] is not None else None
+                out.append(ExportRow(r.row_idx, json.loads(r.record_json), r.problem, result, units))
             last = rows[-1].row_idx
             yield out
 

@@ -1,107 +1,106 @@
-"""Touchpoint themes: multilingual concept features + seeded k-means, a taxonomy, reports and assignment.
+"""Touchpoint themes on multilingual e5 clause embeddings: the wiring of the stages in ``model.py``.
 
-Public API (stable; the batch jobs and the HTTP routes import these):
+Public API (the pipeline, the batch jobs and the HTTP routes import these):
 
-- ``cluster_comments(texts, languages, sentiments, n_themes=None, settings=None) -> ThemeReport``
-- ``fit_themes(...) -> (ThemeModel, ThemeReport)`` when the fitted model is needed for later assignment
-- ``load_assigner(path, settings) -> ThemeAssigner`` the pipeline stage behind ``/v1/comments/analyze``
+- ``ThemeComponents.load(settings)``: the shipped taxonomy, embedder and mapper, loaded once
+- ``components.new_model()``: an unfitted ``ThemeModel`` with the configured stages
+- ``components.taxonomy_model()``: a model that knows only the taxonomy (real-time assignment)
+- ``ThemeAssigner``: the pipeline stage behind ``/v1/comments/analyze``
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
-from service.config import Settings, get_settings
+import numpy as np
+
+from service.config import Settings
+from service.encoder import E5File
 from service.schemas import SentimentOut, ThemeOut
-from service.themes.model import ThemeModel, ThemeParams
-from service.themes.report import SentimentLike, ThemeReport, build_report, theme_outs
-from service.themes.taxonomy import Taxonomy
+from service.themes.clustering import AgglomerativeThemes, WardThemes
+from service.themes.embedding import LANGUAGE_MEANS_FILE, ThemeEmbedder, VectorEncoder
+from service.themes.mapping import MAPPING_FILE, Calibration, TaxonomyMapper
+from service.themes.model import CommentTheme, ThemeModel
+from service.themes.report import ThemeReport, build_report, theme_outs
+from service.themes.representation import ClassTfidfKeywords
+from service.themes.taxonomy import TAXONOMY_FILE, Taxonomy
+from service.segmentation import ClauseSegmenter, Unit
 
 __all__ = [
-    "ThemeAssigner", "ThemeModel", "ThemeParams", "ThemeReport", "Taxonomy",
-    "cluster_comments", "fit_themes", "load_assigner", "load_taxonomy", "params_from_settings",
+    "CommentTheme", "ThemeAssigner", "ThemeComponents", "ThemeModel", "ThemeReport", "Taxonomy", "build_report",
+    "theme_outs", "themes_available",
 ]
 
 
-def params_from_settings(settings: Settings) -> ThemeParams:
-    return ThemeParams(
-        min_theme_size=settings.themes_min_theme_size,
-        min_theme_share=settings.themes_min_theme_share,
-        max_themes=settings.themes_max_themes,
-        min_confidence=settings.themes_min_confidence,
-        fallback_min_similarity=settings.themes_fallback_min_similarity,
-    )
+_LOADED: dict[tuple[Path, int, int], tuple[Taxonomy, ThemeEmbedder, TaxonomyMapper]] = {}
 
 
-@lru_cache(maxsize=4)
-def load_taxonomy(path: Path) -> Taxonomy:
-    """``path`` is the themes directory (holding taxonomy.yaml) or the taxonomy file itself."""
-    return Taxonomy.load(path / "taxonomy.yaml" if path.is_dir() else path)
+def themes_available(path: Path) -> bool:
+    return (path / TAXONOMY_FILE).exists() and (path / LANGUAGE_MEANS_FILE).exists()
+
+
+@dataclass
+class ThemeComponents:
+    """What every theme model of this process shares (the taxonomy is embedded once, ~1 s)."""
+
+    settings: Settings
+    taxonomy: Taxonomy
+    embedder: ThemeEmbedder
+    mapper: TaxonomyMapper
+    segmenter: ClauseSegmenter
+
+    @classmethod
+    def load(cls, settings: Settings, backbone_file: E5File | None = None,
+             encoder: VectorEncoder | None = None) -> "ThemeComponents":
+        """Cached per themes folder and encoder: the API, batch jobs and evaluation share one embedded taxonomy."""
+        key = (settings.themes_path.resolve(), settings.inference_batch_size, id(encoder))
+        if key not in _LOADED:
+            path = key[0]
+            taxonomy = Taxonomy.load(path / TAXONOMY_FILE)
+            embedder = ThemeEmbedder(path / LANGUAGE_MEANS_FILE, backbone_file=backbone_file, encoder=encoder,
+                                     batch_size=settings.inference_batch_size).fit()
+            mapper = TaxonomyMapper(taxonomy, Calibration.load(path / MAPPING_FILE)).fit(embedder.transform)
+            _LOADED[key] = (taxonomy, embedder, mapper)
+        taxonomy, embedder, mapper = _LOADED[key]
+        return cls(settings, taxonomy, embedder, mapper, ClauseSegmenter())
+
+    @property
+    def version(self) -> str:
+        cal = self.mapper.calibration_
+        return f"themes-e5-{self.taxonomy.version}-{self.taxonomy.digest[:6]}-t{cal.threshold:.3f}"
+
+    def new_model(self, **overrides: object) -> ThemeModel:
+        """An unfitted model with the configured stages; ``overrides`` replace constructor arguments."""
+        s = self.settings
+        args: dict[str, object] = dict(
+            embedder=self.embedder, mapper=self.mapper,
+            grouping=AgglomerativeThemes(s.themes_group_distance, max_fit=s.themes_max_cluster_units),
+            clustering=WardThemes(s.themes_discovery_cohesion, max_fit=s.themes_max_cluster_units),
+            subclustering=WardThemes(s.themes_subtheme_cohesion, max_fit=s.themes_max_cluster_units),
+            keywords=ClassTfidfKeywords(), segmenter=self.segmenter,
+            min_theme_size=s.themes_min_theme_size, min_theme_share=s.themes_min_theme_share,
+        )
+        args.update(overrides)
+        return ThemeModel(**args)  # type: ignore[arg-type]
+
+    def taxonomy_model(self) -> ThemeModel:
+        return self.new_model().for_taxonomy(self.mapper.prototypes_.shape[1])
 
 
 class ThemeAssigner:
-    """Pipeline stage: assigns each comment to taxonomy touchpoints (no clustering, real-time)."""
+    """Pipeline stage: each comment's touchpoints (and discovered themes of ``model``), no clustering.
 
-    def __init__(self, model: ThemeModel) -> None:
-        self.model = model
-        self.version = model.version
-
-    def transform(
-        self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None]
-    ) -> list[list[ThemeOut]]:
-        return theme_outs(self.model, self.model.predict(texts, languages))
-
-
-def load_assigner(path: Path, settings: Settings) -> ThemeAssigner:
-    return ThemeAssigner(ThemeModel.from_taxonomy(load_taxonomy(path), params_from_settings(settings)))
-
-
-def fit_themes(
-    texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentLike] | None = None,
-    n_themes: int | None = None, settings: Settings | None = None, ids: Sequence[str] | None = None,
-) -> tuple[ThemeModel, ThemeReport]:
-    """Like :func:`cluster_comments`, also returning the fitted model (``model.predict`` assigns new comments)."""
-    settings = settings or get_settings()
-    if not (len(texts) == len(languages) and (sentiments is None or len(sentiments) == len(texts))
-            and (ids is None or len(ids) == len(texts))):
-        raise ValueError("texts, languages, sentiments and ids must have the same length")
-    sents = list(sentiments) if sentiments is not None else [None] * len(texts)
-    langs = [lang or "und" for lang in languages]
-    model = ThemeModel(load_taxonomy(settings.themes_path), params_from_settings(settings))
-    model.fit(texts, langs, n_themes=n_themes)
-    return model, build_report(model, texts, langs, sents, n_themes_requested=n_themes, ids=ids)
-
-
-def cluster_comments(
-    texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentLike] | None = None,
-    n_themes: int | None = None, settings: Settings | None = None, ids: Sequence[str] | None = None,
-    include_assignments: bool = True,
-) -> ThemeReport:
-    """Group comments into touchpoint themes and summarise them.
-
-    Args:
-        texts: comment texts (already validated; empty strings simply get no theme).
-        languages: one code per text (sv/da/fi/en, or anything else, e.g. 'und').
-        sentiments: per text a ``SentimentOut``, a dict with label/score, a bare label string, or None
-            (None until a sentiment model is loaded; a bare label gives the distribution but no mean score).
-        n_themes: ask for this many themes (1..settings.themes_max_themes; merges or splits themes);
-            fewer come back only when the comments cannot be split further. None = automatic.
-        settings: defaults to ``get_settings()`` (taxonomy location and themes_* knobs).
-        ids: optional caller ids, echoed in the report (``ids``, representative comments).
-        include_assignments: False leaves ``assignments`` empty (a smaller report for big dumps).
-
-    Returns:
-        ``ThemeReport`` (pydantic; ``.model_dump(mode="json")`` is JSON-serialisable): themes with label,
-        touchpoint (None = discovered), per-language keywords, representative comments, size, share,
-        sentiment distribution and mean score, plus per-comment assignments and the unassigned count.
-        The same input and settings always give the same report.
-
-    Raises:
-        ValueError: mismatched lengths, zero comments, or n_themes out of range.
+    ``transform`` accepts the clause units and their centred vectors when the caller computed them in
+    its own encoder pass (the sentiment stage does); otherwise it encodes them itself.
     """
-    report = fit_themes(texts, languages, sentiments, n_themes, settings, ids)[1]
-    if not include_assignments:
-        report.assignments, report.ids = [], None
-    return report
+
+    def __init__(self, components: ThemeComponents, model: ThemeModel | None = None) -> None:
+        self.components = components
+        self.model = model or components.taxonomy_model()
+        self.version = components.version
+
+    def transform(self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None],
+                  units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None) -> list[list[ThemeOut]]:
+        return theme_outs(self.model, self.model.predict(texts, languages, units, vectors))

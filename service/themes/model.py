@@ -1,379 +1,426 @@
-"""ThemeModel: seeded spherical k-means over multilingual concept features (scikit-learn).
+"""ThemeModel: touchpoint themes and sub-themes of comment clauses, built from separable stages.
 
-Why this shape: concept features are shared by all four languages, so a translation lands on the
-same vector; seeding k-means with one centroid per well-supported touchpoint (or unclaimed concept)
-makes the number of themes automatic, the result deterministic, and each theme nameable. Comments
-with no lexicon hit fall back to their nearest clustered neighbours in char n-gram space; what is
-still left is clustered on its own words (``discovery.py``).
+Stages (constructor arguments, BERTopic-style; each is a plain object with ``fit``/``predict``):
+embedding (``ThemeEmbedder``: language-centred e5 vectors) -> grouping of near-identical comments
+(``AgglomerativeThemes`` with a tight threshold) -> taxonomy mapping of each group (``TaxonomyMapper``)
+-> clustering of what the taxonomy does not cover (clusters whose centroid maps to a touchpoint join
+it, the rest become discovered themes) -> sub-clustering inside each theme (the second level,
+touchpoint -> sub-theme) -> representation (``ClassTfidfKeywords``).
+
+Units are the whole comment plus its clauses (``service/segmentation.py``), so one comment carries several themes,
+and theme sentiment is the sentiment of the clauses that carry the theme. Vectors may be passed in (the analysis pipeline
+computes them in the same encoder pass as sentiment; batch jobs store them), so re-fitting with other
+settings never re-encodes. Edits (rename, merge, split) change the fitted model and survive
+``to_state``/``from_state``, so later assignments keep them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from service.themes.discovery import ResidualDiscovery
-from service.themes.lexicon import ConceptVectorizer, Match, l2_normalize
-from service.themes.taxonomy import Taxonomy
+from service.themes.clustering import AgglomerativeThemes, WardThemes, even_sample
+from service.themes.embedding import ThemeEmbedder, unit_rows
+from service.themes.mapping import TaxonomyMapper
+from service.themes.representation import ClassTfidfKeywords, keyword_label
+from service.segmentation import ClauseSegmenter, Unit
 
-
-@dataclass(frozen=True)
-class ThemeParams:
-    """Knobs for fitting and assignment; defaults come from ``service.config.Settings`` (themes_*)."""
-
-    min_theme_size: int = 3
-    min_theme_share: float = 0.01
-    max_themes: int = 30
-    min_confidence: float = 0.3
-    secondary_ratio: float = 0.75
-    max_themes_per_comment: int = 3
-    fallback_min_similarity: float = 0.3
-    fallback_neighbours: int = 5
-    fallback_max_reference: int = 8000
-    taxonomy_prior: float = 0.5
-    member_min_similarity: float = 0.05
-    # one seeded step: scored like 100 iterations on the eval sets, without drifting into mixed clusters on big dumps
-    kmeans_max_iter: int = 1
-    discover_residual: bool = True
-    discovery_min_cohesion: float = 0.3
-    discovery_min_similarity: float = 0.25
-    discovery_max_k: int = 8
-    random_state: int = 0
-
-    def min_size(self, n: int) -> int:
-        return max(self.min_theme_size, math.ceil(self.min_theme_share * n))
+STATE_FORMAT = 1
 
 
 @dataclass
 class Theme:
     theme_id: str
     label: str
-    touchpoint: str | None
-    group: str
-    centroid: np.ndarray  # unit vector in concept space (zeros for a residual theme)
-    residual: int | None = None  # index into ResidualDiscovery.themes for vocabulary-discovered themes
+    labels: dict[str, str]
+    touchpoint: str | None          # taxonomy key; None for a discovered theme (and its sub-themes)
+    parent: int | None              # index of the top-level theme; None = top level
+    centroid: np.ndarray            # unit vector (mean of member clauses)
+    radius: float                   # cosine a new clause needs to join (discovered themes, sub-themes)
+    keywords: dict[str, list[str]] = field(default_factory=dict)
+    sample: np.ndarray | None = None  # member vectors (bounded), what split re-clusters
+    merged_into: int | None = None  # set by merge: assignments go to that theme instead
+    edited: bool = False            # renamed/merged/split by a person
+
+    @property
+    def discovered(self) -> bool:
+        return self.touchpoint is None
 
 
 @dataclass(frozen=True)
-class Assignment:
-    theme: int
+class UnitHit:
+    theme: int                      # top-level theme index
+    sub: int | None                 # sub-theme index, when one fits
     confidence: float
 
 
+@dataclass(frozen=True)
+class CommentTheme:
+    theme: int
+    sub: int | None
+    confidence: float
+    units: tuple[int, ...]          # indices (into the flattened units) that carry the theme
+
+
+def flatten(units: Sequence[Sequence[Unit]]) -> list[Unit]:
+    return [u for us in units for u in us]
+
+
 class ThemeModel:
-    """fit(texts, languages) learns themes; predict(texts, languages) assigns without re-clustering."""
+    """``fit(texts, languages)`` finds themes; ``predict(...)`` assigns new comments to them."""
 
-    def __init__(self, taxonomy: Taxonomy, params: ThemeParams | None = None) -> None:
-        self.taxonomy = taxonomy
-        self.params = params or ThemeParams()
-        self.vectorizer = ConceptVectorizer(taxonomy.lexicon)
-        self.themes: list[Theme] = []
-        self.n_themes_auto: int | None = None
-        self.matches_: list[list[Match]] = []
-        self.assignments_: list[list[Assignment]] = []
-        self._char: TfidfVectorizer | None = None
-        self._char_X: sparse.csr_matrix | None = None
-        self._char_theme: np.ndarray | None = None
-        self.discovery: ResidualDiscovery | None = None
+    def __init__(self, embedder: ThemeEmbedder | None, mapper: TaxonomyMapper | None,
+                 grouping: AgglomerativeThemes | None, clustering: AgglomerativeThemes | WardThemes,
+                 subclustering: AgglomerativeThemes | WardThemes | None,
+                 keywords: ClassTfidfKeywords | None = None, segmenter: ClauseSegmenter | None = None,
+                 min_theme_size: int = 3, min_theme_share: float = 0.005, max_sample: int = 200,
+                 map_clusters: bool = True) -> None:
+        self.embedder = embedder
+        self.mapper = mapper
+        self.grouping = grouping
+        self.clustering = clustering
+        self.subclustering = subclustering
+        self.keywords = keywords
+        self.segmenter = segmenter
+        self.min_theme_size = min_theme_size
+        self.min_theme_share = min_theme_share
+        self.max_sample = max_sample
+        self.map_clusters = map_clusters
 
-    @property
-    def version(self) -> str:
-        return f"lexicon-{self.taxonomy.lexicon.version}+taxonomy-{self.taxonomy.version}"
+    # -- inputs ---------------------------------------------------------------------------
+    def _units(self, texts: Sequence[str], units: Sequence[Sequence[Unit]] | None) -> list[list[Unit]]:
+        if units is not None:
+            if len(units) != len(texts):
+                raise ValueError("units must align with texts")
+            return [list(u) for u in units]
+        return (self.segmenter or ClauseSegmenter()).transform(texts)
 
-    # -- building themes ----------------------------------------------------------------
-    @classmethod
-    def from_taxonomy(cls, taxonomy: Taxonomy, params: ThemeParams | None = None) -> "ThemeModel":
-        """One theme per touchpoint, centroid = its concepts' weights; for real-time use with no data."""
-        model = cls(taxonomy, params)
-        w = taxonomy.lexicon.weights
-        for tp in taxonomy.touchpoints:
-            v = np.zeros(len(w))
-            for c in tp.concepts:
-                v[taxonomy.lexicon.index[c]] = w[taxonomy.lexicon.index[c]]
-            v /= max(np.linalg.norm(v), 1e-12)
-            model.themes.append(Theme(tp.key, tp.label, tp.key, tp.key, v))
-        return model
+    def _vectors(self, flat: Sequence[Unit], languages: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
+        if vectors is not None:
+            if len(vectors) != len(flat):
+                raise ValueError(f"{len(vectors)} vectors for {len(flat)} units")
+            return np.asarray(vectors, dtype=np.float32)
+        if self.embedder is None:
+            raise ValueError("no vectors given and no embedding stage")
+        return self.embedder.transform([u.text for u in flat], [languages[u.comment] for u in flat])
 
-    @classmethod
-    def from_centroids(
-        cls, taxonomy: Taxonomy, themes: Sequence[tuple[str, str, str | None, dict[str, float]]],
-        params: ThemeParams | None = None,
-    ) -> "ThemeModel":
-        """Rebuild a fitted model from a report's (theme_id, label, touchpoint, centroid) rows."""
-        model = cls(taxonomy, params)
-        idx = taxonomy.lexicon.index
-        for theme_id, label, touchpoint, centroid in themes:
-            if not centroid:
-                continue  # discovered from residual vocabulary: only reusable through the fitted model
-            v = np.zeros(len(idx))
-            for c, x in centroid.items():
-                if c not in idx:
-                    raise ValueError(f"theme {theme_id!r}: unknown concept {c!r} in centroid")
-                v[idx[c]] = float(x)
-            if not np.isfinite(v).all() or np.linalg.norm(v) == 0:
-                raise ValueError(f"theme {theme_id!r}: centroid must be finite and not all zero")
-            group = touchpoint if touchpoint in taxonomy.by_key else f"new:{taxonomy.lexicon.ids[int(v.argmax())]}"
-            model.themes.append(Theme(theme_id, label, touchpoint, group, v / np.linalg.norm(v)))
-        if not model.themes:
-            raise ValueError("no theme with a concept centroid to assign to")
-        return model
+    def min_size(self, n_comments: int) -> int:
+        return max(self.min_theme_size, math.ceil(self.min_theme_share * n_comments))
 
-    def fit(self, texts: Sequence[str], languages: Sequence[str], n_themes: int | None = None) -> "ThemeModel":
-        """Find themes in ``texts``; ``n_themes`` forces the count (merging or splitting), None = automatic.
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None = None,
+            vectors: np.ndarray | None = None) -> "ThemeModel":
+        """Sets ``themes_``, ``units_``, ``vectors_``, ``unit_hits_`` (per unit) and ``n_comments_``.
 
-        Sets ``themes``, ``assignments_`` (per comment, best first; empty = unassigned) and ``matches_``.
+        Whole comments decide the main theme: they are grouped into tight clusters (``grouping``),
+        and each cluster goes to the touchpoint its members' mean mapping score points to, so the
+        translations of one comment, which sit in one cluster, get one touchpoint. What maps to no
+        touchpoint is clustered again (``clustering``) into discovered themes. Clauses of multi-clause
+        comments are mapped one by one and add the other themes a comment mentions.
         """
-        p = self.params
-        n = len(texts)
-        if n == 0:
-            raise ValueError("cannot cluster zero comments")
-        if n_themes is not None and not 1 <= n_themes <= p.max_themes:
-            raise ValueError(f"n_themes must be between 1 and {p.max_themes}")
-        raw, self.matches_ = self.vectorizer.transform_with_matches(texts, languages)
-        X = l2_normalize(raw)
-        covered = np.flatnonzero(X.any(axis=1))
-        self.themes = []
-        if covered.size:
-            centroids, groups = self._seed(raw[covered], X[covered], n)
-            self.n_themes_auto = len(centroids)
-            k = min(n_themes or len(centroids), p.max_themes)
-            labels = self._kmeans(X[covered], centroids)
-            while len(np.unique(labels)) > k:
-                labels = self._merge_closest(X[covered], labels)
-            while len(np.unique(labels)) < k:
-                split = self._bisect(X[covered], labels)
-                if split is None:
-                    break
-                labels = split
-            cluster_theme = self._make_themes(X[covered], labels)
-            member_of = np.full(n, -1)
-            member_of[covered] = [cluster_theme[c] for c in labels]
-        else:
-            self.n_themes_auto = 0
-            member_of = np.full(n, -1)
-        self.assignments_ = self._assign_members(X, member_of)
-        self._fit_fallback(texts)
-        self.assignments_ = self._apply_fallback(texts, self.assignments_)
-        if n_themes is None:  # a requested count is exact: vocabulary discovery only adds themes in auto mode
-            self._discover(texts, n)
-            self.n_themes_auto = len(self.themes)
+        if len(texts) != len(languages):
+            raise ValueError("texts and languages must have the same length")
+        if not texts:
+            raise ValueError("cannot find themes in zero comments")
+        per_comment = self._units(texts, units)
+        flat = flatten(per_comment)
+        X = self._vectors(flat, languages, vectors)
+        ulangs = [languages[u.comment] for u in flat]
+        utexts = [u.text for u in flat]
+        n_min = self.min_size(len(texts))
+        self.n_comments_ = len(texts)
+        self.themes_: list[Theme] = []
+        hits: list[list[UnitHit]] = [[] for _ in flat]
+        whole = np.array([i for i, u in enumerate(flat) if u.whole], dtype=int)
+        parts = np.array([i for i, u in enumerate(flat) if not u.whole], dtype=int)
+
+        # 1. taxonomy mapping: tight clusters of whole comments vote with their mean score; clauses alone
+        if self.mapper is not None:
+            self.themes_ = self._touchpoint_themes(X.shape[1])
+            S = self.mapper.scores(X, utexts, ulangs)
+            Sw = S[whole]
+            if self.grouping is not None and len(whole) > 1:
+                self.grouping.min_size = 1
+                groups = self.grouping.fit(X[whole]).labels_
+                for g in np.unique(groups[groups >= 0]):
+                    Sw[groups == g] = S[whole][groups == g].mean(axis=0)
+            for i, row in zip(whole.tolist() + parts.tolist(),
+                              self.mapper.hits(Sw) + self.mapper.hits(S[parts])):
+                hits[i] = [UnitHit(h.touchpoint, None, h.confidence) for h in row]
+
+        # 2. whole comments the taxonomy does not cover: cluster; clusters that map to a touchpoint join it
+        rest = np.array([i for i in whole if not hits[i]], dtype=int)
+        self.clustering.min_size = n_min
+        self.clustering.fit(X[rest])
+        labels = self.clustering.labels_
+        cluster_hits = (self.mapper.predict(self.clustering.centroids_)
+                        if self.mapper is not None and self.map_clusters else [])
+        found: list[int] = []
+        for c in range(len(self.clustering.centroids_)):
+            members = rest[labels == c]
+            if cluster_hits and cluster_hits[c]:
+                for i in members:
+                    hits[i] = [UnitHit(cluster_hits[c][0].touchpoint, None, cluster_hits[c][0].confidence)]
+                continue
+            idx = len(self.themes_)
+            found.append(idx)
+            self.themes_.append(Theme(f"new-{len(found)}", "", {}, None, None, self.clustering.centroids_[c],
+                                      float(self.clustering.radius_[c])))
+            sims = X[members] @ self.clustering.centroids_[c]
+            for i, sim in zip(members, sims):
+                hits[i] = [UnitHit(idx, None, float(np.clip(sim, 0.0, 1.0)))]
+        if found:  # clauses the taxonomy does not cover may belong to a discovered theme
+            C = np.stack([self.themes_[j].centroid for j in found])
+            R = np.array([self.themes_[j].radius for j in found])
+            for i in parts:
+                if not hits[i]:
+                    sims = X[i] @ C.T
+                    k = int(sims.argmax())
+                    if sims[k] >= R[k]:
+                        hits[i] = [UnitHit(found[k], None, float(min(1.0, sims[k])))]
+
+        # 3. centroids and member samples, then sub-themes inside each theme (from its whole comments)
+        primary = np.array([h[0].theme if h else -1 for h in hits])
+        tops = list(range(len(self.themes_)))
+        for t in tops:
+            members = np.flatnonzero(primary == t)
+            if len(members):
+                self._set_members(t, X[members])
+        sub_of = np.full(len(flat), -1)
+        if self.subclustering is not None:
+            self.subclustering.min_size = n_min
+            for t in tops:
+                members = np.flatnonzero(primary == t)
+                if len(members) < 2 * n_min:
+                    continue
+                self.subclustering.fit(X[members])
+                if len(self.subclustering.centroids_) < 2:
+                    continue
+                for c in range(len(self.subclustering.centroids_)):
+                    idx = len(self.themes_)
+                    self.themes_.append(Theme(f"{self.themes_[t].theme_id}.{c + 1}", "", {}, self.themes_[t].touchpoint,
+                                              t, self.subclustering.centroids_[c], float(self.subclustering.radius_[c])))
+                    chosen = members[self.subclustering.labels_ == c]
+                    sub_of[chosen] = idx
+                    self._set_members(idx, X[chosen])
+
+        self.units_ = flat
+        self.vectors_ = X
+        self.unit_hits_ = [[UnitHit(h.theme, int(sub_of[i]) if j == 0 and sub_of[i] >= 0 else None, h.confidence)
+                            for j, h in enumerate(row)] for i, row in enumerate(hits)]
+        self._represent(utexts, ulangs, primary, sub_of)
         return self
 
-    def _discover(self, texts: Sequence[str], n_total: int) -> None:
-        """Cluster what is still unassigned on its own words; tight clusters become discovered themes."""
-        p = self.params
-        self.discovery = None
-        rest = [i for i, a in enumerate(self.assignments_) if not a]
-        if not p.discover_residual or not rest:
-            return
-        disc = ResidualDiscovery(p.min_size(n_total), p.discovery_max_k, p.discovery_min_cohesion,
-                                 p.discovery_min_similarity, p.random_state).fit([texts[i] for i in rest])
-        if not disc.themes:
-            return
-        self.discovery = disc
-        first = len(self.themes)
-        seen = {t.theme_id for t in self.themes}
-        for j, rt in enumerate(disc.themes):
-            theme_id = base = "new-" + rt.terms[0]
-            k = 2
-            while theme_id in seen:
-                theme_id, k = f"{base}-{k}", k + 1
-            seen.add(theme_id)
-            zero = np.zeros(len(self.taxonomy.lexicon.ids))
-            self.themes.append(Theme(theme_id, "Discovered: " + " / ".join(rt.terms), None, "residual", zero, j))
-        for i, hit in zip(rest, disc.predict([texts[i] for i in rest])):
-            if hit is not None:
-                self.assignments_[i] = [Assignment(first + hit[0], hit[1])]
+    def _touchpoint_themes(self, dim: int) -> list[Theme]:
+        assert self.mapper is not None
+        return [Theme(tp.key.replace("_", "-"), tp.label, dict(tp.labels), tp.key, None, np.zeros(dim, np.float32), 0.0)
+                for tp in self.mapper.taxonomy.touchpoints]
 
-    def _seed(self, raw: np.ndarray, X: np.ndarray, n_total: int) -> tuple[np.ndarray, list[str]]:
-        """One centroid per group (touchpoint or unclaimed concept) that dominates enough comments."""
-        mass = raw @ self.taxonomy.membership
-        dominant = mass.argmax(axis=1)  # ties -> first group in taxonomy order (deterministic)
-        counts = np.bincount(dominant, minlength=len(self.taxonomy.groups))
-        min_size = min(self.params.min_size(n_total), max(1, len(X)))
-        order = sorted((g for g in range(len(counts)) if counts[g] >= min_size), key=lambda g: (-counts[g], g))
-        if not order:  # tiny input: every present group is a seed
-            order = sorted(np.unique(dominant).tolist(), key=lambda g: (-counts[g], g))
-        cents = np.stack([X[dominant == g].mean(axis=0) for g in order])
-        return l2_normalize(cents), [self.taxonomy.groups[g] for g in order]
+    def for_taxonomy(self, dim: int) -> "ThemeModel":
+        """A model with only the taxonomy's touchpoints (no data): real-time assignment before any fit."""
+        if self.mapper is None:
+            raise ValueError("a taxonomy model needs a mapper")
+        self.themes_, self.n_comments_ = self._touchpoint_themes(dim), 0
+        return self
 
-    def _kmeans(self, X: np.ndarray, init: np.ndarray) -> np.ndarray:
-        if len(init) == 1:
-            return np.zeros(len(X), dtype=int)
-        km = KMeans(n_clusters=len(init), init=init, n_init=1, random_state=self.params.random_state,
-                    max_iter=self.params.kmeans_max_iter)
-        return km.fit_predict(X)
+    def _set_members(self, t: int, V: np.ndarray) -> None:
+        theme = self.themes_[t]
+        theme.centroid = unit_rows(V.mean(axis=0, keepdims=True))[0]
+        theme.sample = V[even_sample(len(V), self.max_sample)].astype(np.float16)
 
-    @staticmethod
-    def _merge_closest(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Merge the two clusters whose union costs least (Ward): asked for fewer themes than auto."""
-        ids = np.unique(labels)
-        sizes = np.array([(labels == c).sum() for c in ids], dtype=float)
-        means = np.stack([X[labels == c].mean(axis=0) for c in ids])
-        best, pair = np.inf, (0, 1)
-        for a in range(len(ids)):
-            for b in range(a + 1, len(ids)):
-                cost = sizes[a] * sizes[b] / (sizes[a] + sizes[b]) * float(((means[a] - means[b]) ** 2).sum())
-                if cost < best - 1e-12:
-                    best, pair = cost, (a, b)
-        out = labels.copy()
-        out[labels == ids[pair[1]]] = ids[pair[0]]
-        return out
+    def _represent(self, texts: Sequence[str], languages: Sequence[str], primary: np.ndarray, sub_of: np.ndarray) -> None:
+        kw = self.keywords or ClassTfidfKeywords()
+        top_kw = kw.fit_transform(texts, languages, primary.tolist())
+        sub_kw = kw.fit_transform(texts, languages, sub_of.tolist())
+        for t, theme in enumerate(self.themes_):
+            theme.keywords = (sub_kw if theme.parent is not None else top_kw).get(t, {})
+            if theme.touchpoint is not None and theme.parent is None:
+                continue  # the taxonomy's labels
+            words = {lang: keyword_label(theme.keywords, lang) for lang in theme.keywords}
+            words = {lang: w for lang, w in words.items() if w}
+            main = max(words, key=lambda lang: (len(theme.keywords[lang]), lang == "en"), default=None)
+            head = self.themes_[theme.parent] if theme.parent is not None else None
+            if head is not None:
+                theme.labels = {lang: f"{head.labels.get(lang, head.label)}: {w}" for lang, w in words.items()}
+                theme.label = f"{head.label}: {words[main]}" if main else f"{head.label} ({theme.theme_id})"
+            else:
+                theme.labels = words
+                theme.label = f"New: {words[main]}" if main else f"New theme {theme.theme_id}"
 
-    def _bisect(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
-        """Split the least coherent splittable cluster in two (asked for more themes than auto)."""
-        best, best_sse = None, 0.0
-        for c in np.unique(labels):
-            m = X[labels == c]
-            if len(np.unique(m.round(6), axis=0)) < 2:
-                continue
-            sse = float(((m - m.mean(axis=0)) ** 2).sum())
-            if sse > best_sse:
-                best, best_sse = c, sse
-        if best is None:
+    # -- assignment -----------------------------------------------------------------------
+    def canonical(self, t: int) -> int:
+        while self.themes_[t].merged_into is not None:
+            t = self.themes_[t].merged_into  # type: ignore[assignment]
+        return t
+
+    def _sub_for(self, top: int, v: np.ndarray) -> int | None:
+        subs = [j for j, th in enumerate(self.themes_) if th.parent == top and th.merged_into is None]
+        if not subs:
             return None
-        idx = np.flatnonzero(labels == best)
-        sub = KMeans(n_clusters=2, n_init=4, random_state=self.params.random_state).fit_predict(X[idx])
-        out = labels.copy()
-        out[idx[sub == 1]] = labels.max() + 1
+        sims = np.array([float(v @ self.themes_[j].centroid) for j in subs])
+        k = int(sims.argmax())
+        return subs[k] if sims[k] >= self.themes_[subs[k]].radius else None
+
+    def predict_units(self, X: np.ndarray, texts: Sequence[str], languages: Sequence[str]) -> list[list[UnitHit]]:
+        """Per clause vector: its themes, best first ([] = none fits)."""
+        out: list[list[UnitHit]] = [[] for _ in range(len(X))]
+        if self.mapper is not None:
+            for i, hits in enumerate(self.mapper.predict(X, texts, languages)):
+                out[i] = [UnitHit(self.canonical(h.touchpoint), None, h.confidence) for h in hits]
+        found = [j for j, th in enumerate(self.themes_) if th.discovered and th.parent is None and th.merged_into is None]
+        if found:
+            C = np.stack([self.themes_[j].centroid for j in found])
+            R = np.array([self.themes_[j].radius for j in found])
+            sims = X @ C.T
+            for i in range(len(X)):
+                if out[i]:
+                    continue
+                k = int(sims[i].argmax())
+                if sims[i, k] >= R[k]:
+                    out[i] = [UnitHit(self.canonical(found[k]), None, float(min(1.0, sims[i, k])))]
+        for i, hits in enumerate(out):
+            seen: dict[int, UnitHit] = {}
+            for h in hits:
+                if h.theme not in seen:
+                    seen[h.theme] = UnitHit(h.theme, self._sub_for(h.theme, X[i]), h.confidence)
+            out[i] = list(seen.values())
         return out
 
-    def _make_themes(self, X: np.ndarray, labels: np.ndarray) -> dict[int, int]:
-        """Name each cluster (taxonomy label, or the concept it is about); returns cluster -> theme index."""
-        tax = self.taxonomy
-        clusters = sorted(np.unique(labels).tolist(), key=lambda c: (-(labels == c).sum(), c))
-        draft = []
-        for c in clusters:
-            cent = l2_normalize(X[labels == c].mean(axis=0, keepdims=True))[0]
-            mass = cent @ tax.membership
-            order = np.argsort(-mass, kind="stable")
-            group = tax.groups[int(order[0])]
-            # a merged theme (fewer themes asked for) is named after every group carrying real weight
-            extra = [tax.groups[int(j)] for j in order[1:3] if mass[j] >= 0.5 * mass[order[0]]]
-            draft.append((group, cent, " / ".join(tax.group_label(g) for g in [group, *extra])))
-        base = [lab for _, _, lab in draft]
-        ids_seen: dict[str, int] = {}
-        for i, (group, cent, _) in enumerate(draft):
-            label = base[i]
-            if base.count(label) > 1:  # several themes on one touchpoint: name each by its strongest concept
-                top = [tax.lexicon.label(tax.lexicon.ids[j]) for j in np.argsort(-cent, kind="stable")[:2] if cent[j] > 0]
-                label = f"{label}: " + " + ".join([t for t in top if t != label] or top[:1])
-            slug = group.replace("new:", "new-").replace("_", "-")
-            ids_seen[slug] = ids_seen.get(slug, 0) + 1
-            theme_id = slug if ids_seen[slug] == 1 else f"{slug}-{ids_seen[slug]}"
-            self.themes.append(Theme(theme_id, label, tax.touchpoint_of(group), group, cent))
-        return {c: i for i, c in enumerate(clusters)}
-
-    def _assign_members(self, X: np.ndarray, member_of: np.ndarray) -> list[list[Assignment]]:
-        """Fitted comments keep the cluster k-means put them in (merged themes included) when they share
-        any concept with it; other close themes follow as secondary. Themes left with no member are dropped."""
-        while True:
-            base = self._assign_concepts(X)
-            C = self._centroids()
-            out: list[list[Assignment]] = []
-            for i, t in enumerate(member_of):
-                sim = float(X[i] @ C[t]) if t >= 0 else 0.0
-                if sim >= self.params.member_min_similarity:
-                    rest = [a for a in base[i] if a.theme != t][: self.params.max_themes_per_comment - 1]
-                    out.append([Assignment(int(t), min(1.0, sim)), *rest])
+    def comment_themes(self, units: Sequence[Unit], hits: Sequence[Sequence[UnitHit]],
+                       n_comments: int) -> list[list[CommentTheme]]:
+        """Per comment: the whole comment's main theme first, then the other themes of its units by confidence."""
+        by: list[dict[int, list]] = [{} for _ in range(n_comments)]
+        main: list[int | None] = [None] * n_comments
+        for i, (u, row) in enumerate(zip(units, hits)):
+            for j, h in enumerate(row):
+                top = self.canonical(h.theme)
+                sub = self.canonical(h.sub) if h.sub is not None else None
+                if u.whole and j == 0:
+                    main[u.comment] = top
+                cur = by[u.comment].get(top)
+                if cur is None:
+                    by[u.comment][top] = [h.confidence, sub, [i]]
                 else:
-                    out.append(base[i])
-            used = sorted({a[0].theme for a in out if a})
-            if len(used) == len(self.themes):
-                return out
-            remap = {old: new for new, old in enumerate(used)}
-            self.themes = [self.themes[i] for i in used]
-            member_of = np.array([remap.get(int(t), -1) for t in member_of])
+                    if h.confidence > cur[0]:
+                        cur[0], cur[1] = h.confidence, sub if sub is not None else cur[1]
+                    cur[2].append(i)
+        return [sorted((CommentTheme(t, s, c, tuple(us)) for t, (c, s, us) in row.items()),
+                       key=lambda x: (x.theme != main[k], -x.confidence, x.theme)) for k, row in enumerate(by)]
 
-    # -- assignment ---------------------------------------------------------------------
-    def _prior(self, group: str) -> np.ndarray:
-        """The group's concepts at their lexicon weights: what any comment on this touchpoint may look like."""
-        lex = self.taxonomy.lexicon
-        v = np.zeros(len(lex.ids))
-        for ci, g in enumerate(self.taxonomy.concept_group):
-            if g == group:
-                v[ci] = lex.weights[ci]
-        return v / max(float(np.linalg.norm(v)), 1e-12)
+    def predict(self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None = None,
+                vectors: np.ndarray | None = None) -> list[list[CommentTheme]]:
+        per_comment = self._units(texts, units)
+        flat = flatten(per_comment)
+        X = self._vectors(flat, languages, vectors)
+        hits = self.predict_units(X, [u.text for u in flat], [languages[u.comment] for u in flat])
+        return self.comment_themes(flat, hits, len(texts))
 
-    def _centroids(self) -> np.ndarray:
-        """Assignment centroids: data centroid blended with the theme's touchpoint prior, so a new comment
-        about the same touchpoint through another concept ("paket" for a theme built on "leverans") still fits."""
-        if not self.themes:
-            return np.zeros((0, len(self.taxonomy.lexicon.ids)))
-        rows = [t.centroid + self.params.taxonomy_prior * self._prior(t.group) for t in self.themes]
-        return l2_normalize(np.stack(rows))
+    # -- edits (kept by to_state, so later assignments follow them) ------------------------
+    def index_of(self, theme_id: str) -> int:
+        for j, th in enumerate(self.themes_):
+            if th.theme_id == theme_id and th.merged_into is None:
+                return j
+        raise KeyError(theme_id)
 
-    def _residual_offset(self) -> int:
-        return next((i for i, t in enumerate(self.themes) if t.residual is not None), len(self.themes))
+    def rename(self, theme_id: str, label: str, labels: dict[str, str] | None = None) -> Theme:
+        theme = self.themes_[self.index_of(theme_id)]
+        theme.label, theme.labels, theme.edited = label, dict(labels or {}), True
+        return theme
 
-    def _assign_concepts(self, X: np.ndarray) -> list[list[Assignment]]:
-        p = self.params
-        sims = X @ self._centroids().T
-        for j, t in enumerate(self.themes):
-            if t.residual is not None:
-                sims[:, j] = -1.0  # reached only through their own vocabulary
-        out: list[list[Assignment]] = []
-        for row in sims:
-            if row.size == 0 or row.max() < p.min_confidence:
-                out.append([])
-                continue
-            order = np.argsort(-row, kind="stable")[: p.max_themes_per_comment]
-            best = row[order[0]]
-            out.append([Assignment(int(j), float(min(1.0, row[j]))) for j in order
-                        if row[j] >= p.min_confidence and row[j] >= p.secondary_ratio * best])
-        return out
+    def merge(self, theme_ids: Sequence[str], label: str | None = None) -> Theme:
+        """The first theme absorbs the others (same level; sub-themes of the same parent)."""
+        idx = [self.index_of(t) for t in dict.fromkeys(theme_ids)]
+        if len(idx) < 2:
+            raise ValueError("merge needs at least two different themes")
+        parents = {self.themes_[j].parent for j in idx}
+        if len(parents) != 1:
+            raise ValueError("only themes of the same level (and the same parent) can be merged")
+        keep = self.themes_[idx[0]]
+        weights, cents = [], []
+        for j in idx:
+            th = self.themes_[j]
+            n = len(th.sample) if th.sample is not None else 1
+            weights.append(n)
+            cents.append(th.centroid)
+            if j != idx[0]:
+                th.merged_into = idx[0]
+                for s in self.themes_:
+                    if s.parent == j:
+                        s.parent = idx[0]
+        keep.centroid = unit_rows((np.array(weights)[:, None] * np.stack(cents)).sum(axis=0, keepdims=True))[0]
+        keep.radius = min(self.themes_[j].radius for j in idx)
+        samples = [self.themes_[j].sample for j in idx if self.themes_[j].sample is not None]
+        if samples:
+            both = np.concatenate(samples)
+            keep.sample = both[even_sample(len(both), self.max_sample)]
+        keep.touchpoint = keep.touchpoint if keep.touchpoint is not None else next(
+            (self.themes_[j].touchpoint for j in idx if self.themes_[j].touchpoint is not None), None)
+        if label:
+            keep.label, keep.labels = label, {}
+        keep.edited = True
+        return keep
 
-    def _fit_fallback(self, texts: Sequence[str]) -> None:
-        """Remember char n-grams of comments that got a theme, to place lexicon-less comments later."""
-        primary = np.array([a[0].theme if a else -1 for a in self.assignments_])
-        keep = np.flatnonzero(primary >= 0)
-        self._char = self._char_X = self._char_theme = None
-        if keep.size == 0:
-            return
-        if keep.size > self.params.fallback_max_reference:  # even, deterministic sample of reference comments
-            keep = keep[np.linspace(0, keep.size - 1, self.params.fallback_max_reference).astype(int)]
-        self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True,
-                                     max_features=100_000, dtype=np.float32)
-        self._char_X = self._char.fit_transform([texts[i] for i in keep]).tocsr()
-        self._char_theme = primary[keep]
+    def split(self, theme_id: str, n: int = 2) -> list[Theme]:
+        """Re-cluster a theme's stored members into ``n`` sub-themes (a sub-theme splits into siblings)."""
+        j = self.index_of(theme_id)
+        theme = self.themes_[j]
+        if theme.sample is None or len(theme.sample) < 2 * n:
+            raise ValueError(f"theme {theme_id!r} has too few stored members to split into {n}")
+        V = theme.sample.astype(np.float32)
+        labels = KMeans(n_clusters=n, n_init=4, random_state=0).fit_predict(V)
+        parent = theme.parent if theme.parent is not None else j
+        if theme.parent is not None:
+            theme.merged_into = parent  # the sub-theme is replaced by its parts
+        else:
+            for s in self.themes_:  # the old sub-themes are replaced by the new ones
+                if s.parent == j and s.merged_into is None:
+                    s.merged_into = j
+        new = []
+        for c in range(n):
+            members = V[labels == c]
+            cent = unit_rows(members.mean(axis=0, keepdims=True))[0]
+            base = f"{self.themes_[parent].theme_id}.s"
+            k = 1 + sum(1 for th in self.themes_ if th.theme_id.startswith(base))
+            # radius -1: a split partitions its theme, every member goes to its nearest part
+            th = Theme(f"{base}{k}", f"{theme.label} ({c + 1}/{n})", {}, theme.touchpoint, parent, cent,
+                       -1.0, {}, members.astype(np.float16), None, True)
+            self.themes_.append(th)
+            new.append(th)
+        return new
 
-    def _apply_fallback(self, texts: Sequence[str], assigned: list[list[Assignment]]) -> list[list[Assignment]]:
-        p = self.params
-        todo = [i for i, a in enumerate(assigned) if not a]
-        if not todo or self._char is None:
-            return assigned
-        out = list(assigned)
-        for start in range(0, len(todo), 256):  # dense similarity block stays ~256 x n_fitted floats
-            chunk = todo[start:start + 256]
-            sims = (self._char.transform([texts[i] for i in chunk]) @ self._char_X.T).toarray()
-            for row_i, i in enumerate(chunk):
-                row = sims[row_i]
-                nn = np.argsort(-row, kind="stable")[: p.fallback_neighbours]
-                if row[nn[0]] < p.fallback_min_similarity:
-                    continue  # nothing close enough: stays unassigned
-                votes: dict[int, float] = {}
-                for j in nn:
-                    if row[j] >= p.fallback_min_similarity:
-                        votes[int(self._char_theme[j])] = votes.get(int(self._char_theme[j]), 0.0) + float(row[j])
-                if votes:
-                    theme = min(votes, key=lambda t: (-votes[t], t))
-                    out[i] = [Assignment(theme, float(row[nn[0]]))]
-        return out
+    # -- persistence ------------------------------------------------------------------------
+    def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-ready description, arrays): what the database stores for a fitted model."""
+        meta = {"format": STATE_FORMAT, "n_comments": self.n_comments_, "themes": [
+            {"theme_id": t.theme_id, "label": t.label, "labels": t.labels, "touchpoint": t.touchpoint,
+             "parent": t.parent, "radius": t.radius, "keywords": t.keywords, "merged_into": t.merged_into,
+             "edited": t.edited, "n_sample": 0 if t.sample is None else int(len(t.sample))}
+            for t in self.themes_]}
+        arrays = {"centroids": np.stack([t.centroid for t in self.themes_]).astype(np.float32)
+                  if self.themes_ else np.zeros((0, 0), np.float32)}
+        samples = [t.sample for t in self.themes_ if t.sample is not None]
+        arrays["samples"] = np.concatenate(samples).astype(np.float16) if samples else np.zeros((0, 0), np.float16)
+        return meta, arrays
 
-    def predict(self, texts: Sequence[str], languages: Sequence[str]) -> list[list[Assignment]]:
-        """Assign comments to the existing themes (no re-clustering): nearest centroid(s), else char n-gram neighbours."""
-        X = l2_normalize(self.vectorizer.transform(texts, languages))
-        out = self._apply_fallback(texts, self._assign_concepts(X))
-        rest = [i for i, a in enumerate(out) if not a]
-        if self.discovery is not None and rest:
-            first = self._residual_offset()
-            for i, hit in zip(rest, self.discovery.predict([texts[i] for i in rest])):
-                if hit is not None:
-                    out[i] = [Assignment(first + hit[0], hit[1])]
-        return out
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> "ThemeModel":
+        if meta.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported theme model format {meta.get('format')!r}")
+        self.n_comments_ = int(meta["n_comments"])
+        self.themes_, offset = [], 0
+        for j, t in enumerate(meta["themes"]):
+            n = int(t["n_sample"])
+            sample = arrays["samples"][offset:offset + n] if n else None
+            offset += n
+            self.themes_.append(Theme(t["theme_id"], t["label"], dict(t["labels"]), t["touchpoint"], t["parent"],
+                                      arrays["centroids"][j].astype(np.float32), float(t["radius"]),
+                                      {k: list(v) for k, v in t["keywords"].items()}, sample, t["merged_into"],
+                                      bool(t["edited"])))
+        if self.mapper is not None:  # touchpoint themes are assigned through the taxonomy: keep indices aligned
+            keys = [t.touchpoint for t in self.themes_[: len(self.mapper.taxonomy.touchpoints)]]
+            if keys != self.mapper.taxonomy.keys:
+                raise ValueError("this theme model was fitted with another taxonomy; fit it again")
+        return self

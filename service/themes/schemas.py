@@ -1,7 +1,11 @@
-"""Pydantic schemas of the /v1/themes API (kept here so service/schemas.py stays the shared core)."""
+"""Pydantic schemas of the themes API (kept here so service/schemas.py stays the shared core).
+
+/v2 references themes through a stored model id: the public format never carries vectors.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,51 +13,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.schemas import CommentIn, LanguageOut, ThemeOut
 from service.themes.report import ThemeReport
 
-
-class ClusterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    comments: list[CommentIn] = Field(min_length=1)
-    n_themes: int | None = Field(
-        default=None, ge=1, description="Exact number of themes; omit for automatic (bounded by themes_max_themes)."
-    )
-
-
 class CommentError(BaseModel):
     id: str
     error: str
 
 
+class ClusterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comments: list[CommentIn] = Field(min_length=1)
+    include_assignments: bool = Field(default=True, description="Per-comment themes in the report.")
+
+
 class ClusterResponse(BaseModel):
     request_id: str
-    model_id: str = Field(description="Pass to POST /v1/themes/assign to place new comments in these themes.")
-    ids: list[str] = Field(description="Comment ids, aligned with report.assignments and representative indexes.")
+    model_id: str = Field(description="The stored model: assign new comments to it, edit its themes.")
     report: ThemeReport
     errors: list[CommentError] = Field(default_factory=list, description="Unusable comments (on_invalid=report).")
     models: dict[str, str]
-
-
-class ThemeDefinition(BaseModel):
-    """A theme as returned in a report; enough to assign comments to it later (stateless)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    theme_id: str = Field(min_length=1, max_length=200)
-    label: str = Field(min_length=1, max_length=500)
-    touchpoint: str | None = None
-    centroid: dict[str, float] = Field(
-        description="Concept weights from the report; empty for vocabulary-discovered themes (skipped here)."
-    )
 
 
 class AssignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     comments: list[CommentIn] = Field(min_length=1)
-    model_id: str | None = Field(default=None, max_length=64, description="From POST /v1/themes/cluster.")
-    themes: list[ThemeDefinition] | None = Field(
-        default=None, min_length=1, description="Themes from a stored report, instead of model_id."
-    )
+    model_id: str | None = Field(default=None, max_length=64,
+                                 description="A stored model; omit for the taxonomy touchpoints alone.")
 
 
 class AssignResult(BaseModel):
@@ -61,22 +46,75 @@ class AssignResult(BaseModel):
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     language: LanguageOut | None = None
-    themes: list[ThemeOut] = Field(default_factory=list, description="Best first; empty = unassigned.")
+    themes: list[ThemeOut] = Field(default_factory=list, description="Main theme first; empty = unassigned.")
 
 
 class AssignResponse(BaseModel):
     request_id: str
-    model_id: str | None = Field(description="None when assigned to the taxonomy or to inline themes.")
+    model_id: str | None = Field(description="None when assigned to the taxonomy alone.")
     model_version: str
-    n_unassigned: int
+    n_unassigned: int = Field(description="Usable comments without any theme.")
     results: list[AssignResult]
+    models: dict[str, str]
 
 
-class ConceptOut(BaseModel):
-    id: str
+class ModelTheme(BaseModel):
+    """A theme of a stored model, as assignment uses it (edits included)."""
+
+    theme_id: str
+    parent_id: str | None = Field(description="The top-level theme of a sub-theme; None at the top level.")
+    level: int = Field(description="1 = touchpoint or discovered theme, 2 = sub-theme.")
     label: str
-    weight: float
-    terms: dict[str, list[str]]
+    labels: dict[str, str]
+    touchpoint: str | None
+    discovered: bool
+    edited: bool = Field(description="Renamed, merged or split by a person.")
+    size: int = Field(description="Comments of the fitted batch that mention it (the report's size; 0 if none).")
+    keywords: dict[str, list[str]]
+
+
+class ModelInfo(BaseModel):
+    model_id: str
+    created_at: datetime
+    model_version: str
+    n_comments: int
+
+
+class ModelOut(ModelInfo):
+    themes: list[ModelTheme] = Field(description="Every live theme of the model, the taxonomy's touchpoints included.")
+    report: ThemeReport = Field(description="The report over the fitted comments, rebuilt after each edit.")
+
+
+class ModelListOut(BaseModel):
+    models: list[ModelInfo]
+
+
+class RenameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    labels: dict[str, str] | None = Field(default=None, max_length=20,
+                                          description="language -> label; omitted = none (the label everywhere).")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    theme_ids: list[str] = Field(min_length=2, max_length=50,
+                                 description="Same level (and parent); the first keeps its id and absorbs the others.")
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SplitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(default=2, ge=2, le=8, description="Sub-themes to make (a sub-theme splits into siblings).")
+
+
+class ThemeEditResponse(BaseModel):
+    model_id: str
+    changed: list[str] = Field(description="The renamed or merged theme, or the sub-themes a split made.")
+    themes: list[ModelTheme]
 
 
 class TouchpointOut(BaseModel):
@@ -84,13 +122,12 @@ class TouchpointOut(BaseModel):
     label: str
     labels: dict[str, str]
     description: str
-    concepts: list[ConceptOut]
+    concepts: list[str] = Field(description="Lexicon concept ids whose mention adds a prior for this touchpoint.")
+    examples: dict[str, list[str]] = Field(description="language -> example clauses the mapper embeds.")
 
 
 class TaxonomyResponse(BaseModel):
     version: str
     lexicon_version: str
+    model_version: str = Field(description="The theme model version assignments report.")
     touchpoints: list[TouchpointOut]
-    discovery_concepts: list[ConceptOut] = Field(
-        description="Lexicon concepts no touchpoint claims; enough comments about one become a discovered theme."
-    )
