@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-test run test bench-langid train-sentiment eval-sentiment bench-sentiment
+.PHONY: install install-test run test bench-langid train-sentiment eval-sentiment bench-sentiment eval-themes bench-themes
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,13 @@ eval-sentiment: install
 
 bench-sentiment: install
 	$(BIN)/python benchmarks/bench_sentiment.py
+
+# Re-measure themes into models/themes/metrics.json + MODEL_CARD.md (language means and the mapping
+# threshold are committed; re-make them with training.fit_language_means / training.calibrate_themes).
+eval-themes: install
+	$(BIN)/python -m training.eval_themes --json models/themes/metrics.json
+	$(BIN)/python -m training.themes_card
+
+bench-themes: install
+	$(BIN)/python benchmarks/bench_themes.py --rows 100000
+	$(BIN)/python benchmarks/bench_analyze.py

@@ -120,12 +120,16 @@ class AnalysisPipeline:
 
         ``reasons`` (from :meth:`validate`) lets a caller that already validated skip doing it twice.
         """
-        return self.analyze_with_inputs(comments, reasons)[0]
+        return self.analyze_with_inputs(comments, reasons, unit_sentiment=False)[0]
 
     def analyze_with_inputs(
-        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None
+        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None, unit_sentiment: bool = True,
     ) -> tuple[list[CommentResult], ThemeInputs | None]:
-        """Like :meth:`analyze`, also returning the theme units and vectors (None without a theme stage)."""
+        """Like :meth:`analyze`, also returning the theme units and vectors (None without a theme stage).
+
+        ``unit_sentiment`` scores every clause too (theme-level sentiment of reports); plain
+        analysis skips it.
+        """
         if reasons is None:
             reasons = self.validate(comments)
         elif len(reasons) != len(comments):
@@ -141,7 +145,8 @@ class AnalysisPipeline:
         raw: np.ndarray | None = None
         if self.sentiment is not None and texts:
             if units is not None and getattr(self.sentiment, "shared", None) is not None:
-                outs, unit_sents, raw = self.sentiment.transform_with_units(texts, codes, units)  # type: ignore[attr-defined]
+                outs, unit_sents, raw = self.sentiment.transform_with_units(  # type: ignore[attr-defined]
+                    texts, codes, units, unit_sentiment=unit_sentiment)
                 sentiments = list(outs)
             else:
                 sentiments = list(self.sentiment.transform(texts, codes))

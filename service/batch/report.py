@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from service.batch.columns import ColumnMapping, to_comment
 from service.config import Settings
-from service.schemas import SentenceSentiment
 from service.segmentation import Unit
 from service.storage import Repository
 from service.storage.models import Dataset, Job, utcnow
@@ -56,7 +55,7 @@ class _Dump:
         self.scores: list[float | None] = []
         self.times: list[datetime | None] = []
         self.units: list[list[Unit]] = []
-        self.unit_sents: list[SentenceSentiment | None] = []
+        self.unit_sents: list[dict | None] = []  # plain dicts: 300k pydantic objects would cost ~0.5 GB
         self.vectors: list[np.ndarray] = []
 
     def add(self, text: str, lang: str, cid: str, sentiment: dict | None, score: float | None,
@@ -73,10 +72,8 @@ class _Dump:
         self.times.append(when)
         self.units.append([Unit(i, text if whole else text[start:end], start, end, bool(whole))
                            for start, end, whole, _, _ in rows])
-        self.unit_sents += [None if label is None else
-                            SentenceSentiment(text="", start=start, end=end, label=label, score=score_,
-                                              probabilities={label: 1.0})
-                            for start, end, _, label, score_ in rows]
+        self.unit_sents += [None if label is None else {"label": label, "score": score_}
+                            for _, _, _, label, score_ in rows]
 
     def subset(self, idx: np.ndarray) -> tuple[list[str], list[str], list[list[Unit]], np.ndarray]:
         """Texts, languages, units (re-indexed) and float32 vectors of the comments ``idx``."""

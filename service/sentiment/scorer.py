@@ -66,10 +66,13 @@ class SentimentScorer:
 
     def transform_with_units(
         self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None,
-    ) -> tuple[list[SentimentOut], list[SentenceSentiment], np.ndarray | None]:
+        unit_sentiment: bool = True,
+    ) -> tuple[list[SentimentOut], list[SentenceSentiment] | None, np.ndarray | None]:
         """(comment sentiment, per flattened unit its sentiment, per flattened unit its raw theme vector).
 
         Unique strings only: a one-sentence comment is scored once for comment, sentence and unit.
+        ``unit_sentiment=False`` (real-time analysis, which reports no per-theme sentiment) skips the
+        sentiment head for clauses that are neither a comment nor a sentence: they only need vectors.
         """
         if len(texts) != len(languages):
             raise ValueError("texts and languages must have the same length")
@@ -82,6 +85,7 @@ class SentimentScorer:
             unique.setdefault(text, len(unique))
             for s in sents:
                 unique.setdefault(s.text, len(unique))
+        n_scored = len(unique)
         for u in flat:
             unique.setdefault(u.text, len(unique))
         strings = list(unique)
@@ -90,7 +94,8 @@ class SentimentScorer:
             want_vec = [False] * len(strings)
             for u in flat:
                 want_vec[unique[u.text]] = True
-            proba, vec = self.shared.run(strings, [True] * len(strings), want_vec)
+            want_p = [unit_sentiment or k < n_scored for k in range(len(strings))]
+            proba, vec = self.shared.run(strings, want_p, want_vec)
             vectors = vec[[unique[u.text] for u in flat]]
         else:
             proba = self.model.predict_proba(strings, self.batch_size)
@@ -102,7 +107,7 @@ class SentimentScorer:
             out.append(SentimentOut(
                 label=_label(p), score=_score(p), probabilities=p, sentences=sentences, model_version=self.version
             ))
-        unit_out = [_sentence(u.text, u.start, u.end, proba[unique[u.text]]) for u in flat]
+        unit_out = [_sentence(u.text, u.start, u.end, proba[unique[u.text]]) for u in flat] if unit_sentiment else None
         return out, unit_out, vectors
 
 

@@ -35,7 +35,7 @@ class AgglomerativeThemes:
     """
 
     def __init__(self, distance_threshold: float = 0.55, n_clusters: int | None = None, min_size: int = 3,
-                 max_fit: int = 4000, radius_quantile: float = 0.1) -> None:
+                 max_fit: int = 4000, radius_quantile: float = 0.02) -> None:
         self.distance_threshold = distance_threshold
         self.n_clusters = n_clusters
         self.min_size = min_size
@@ -91,7 +91,7 @@ class WardThemes(AgglomerativeThemes):
     """Ward tree cut by cohesion (or into ``n_clusters``); same fitted attributes as ``AgglomerativeThemes``."""
 
     def __init__(self, min_cohesion: float = 0.35, n_clusters: int | None = None, min_size: int = 3,
-                 max_fit: int = 4000, radius_quantile: float = 0.1) -> None:
+                 max_fit: int = 4000, radius_quantile: float = 0.02) -> None:
         super().__init__(0.0, n_clusters, min_size, max_fit, radius_quantile)
         self.min_cohesion = min_cohesion
 

@@ -1,13 +1,12 @@
 """Seeded multilingual concept lexicon: maps sv/da/fi/en words, stems and compound parts to shared concept ids.
 
-Why: comments about the same touchpoint in different languages share almost no surface strings
-("leveranstid", "leveringstid", "toimitusaika", "delivery time"); mapping them to one concept id
-gives them the same features, which is what lets one clustering cover all four languages.
+Since the e5 themes, the lexicon is a prior, not the features: a clause that names a concept a
+touchpoint claims leans towards that touchpoint (``mapping.py``). Matching handles inflection and
+compounds ("leveranstid", "asiakaspalvelussa") that exact keyword lists miss.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-LANGS = ("sv", "da", "fi", "en")
+from service.config import LANGUAGES
+
+LANGS = LANGUAGES
 # Which languages' terms are matched in a comment of a given language. Swedish and Danish read each
 # other's terms (shared vocabulary, frequent LID confusion, Norwegian comments); any other or unknown
 # language is matched against every term.
@@ -180,45 +181,6 @@ class ConceptLexicon:
         return self._matcher(language).matches(text)
 
 
-class ConceptVectorizer:
-    """Texts -> concept feature matrix (sublinear term frequency x concept weight), sklearn-style."""
-
-    def __init__(self, lexicon: ConceptLexicon) -> None:
-        self.lexicon = lexicon
-
-    def fit(self, texts: Sequence[str], languages: Sequence[str]) -> "ConceptVectorizer":
-        return self  # the lexicon is seeded, nothing is learnt from data
-
-    def transform_with_matches(
-        self, texts: Sequence[str], languages: Sequence[str]
-    ) -> tuple[np.ndarray, list[list[Match]]]:
-        """Concept counts -> (1 + log tf) * weight, plus the raw matches (for per-language keywords)."""
-        if len(texts) != len(languages):
-            raise ValueError("texts and languages differ in length")
-        X = np.zeros((len(texts), len(self.lexicon.ids)), dtype=np.float64)
-        all_matches: list[list[Match]] = []
-        for i, (t, lang) in enumerate(zip(texts, languages)):
-            ms = self.lexicon.match(t, lang or "und")
-            all_matches.append(ms)
-            for m in ms:
-                X[i, self.lexicon.index[m.concept]] += 1.0
-        nz = X > 0
-        X[nz] = 1.0 + np.log(X[nz])
-        return X * self.lexicon.weights, all_matches
-
-    def transform(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
-        return self.transform_with_matches(texts, languages)[0]
-
-
 @lru_cache(maxsize=8)
 def load_lexicon(path: Path) -> ConceptLexicon:
     return ConceptLexicon.load(path)
-
-
-def l2_normalize(X: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, n, out=np.zeros_like(X), where=n > 0)
-
-
-def sublinear(count: int) -> float:
-    return 1.0 + math.log(count) if count > 0 else 0.0
