@@ -15,10 +15,15 @@ RUN if [ -n "$TORCH_INDEX_URL" ]; then \
     else \
         pip install --find-links /wheels torch==2.13.0; \
     fi
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY service/ service/
 COPY models/ models/
-RUN pip install --find-links /wheels . && mkdir -p /data
+# A regular (non-editable) install: the models ship inside the package (service/_models, see setup.py),
+# so the sources are removed afterwards and the service runs from site-packages alone.
+RUN pip install --find-links /wheels . \
+    && rm -rf /app/service /app/models /app/build /app/*.egg-info \
+    && python -c "from service.config import Settings; s = Settings(); assert (s.sentiment_path / 'config.json').is_file(), s.models_dir" \
+    && mkdir -p /data
 EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz').status==200 else 1)"

@@ -13,8 +13,20 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS_DIR = REPO_ROOT / "models"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # the source checkout (editable install); site-packages when installed
+INSTALLED_MODELS_DIR = PACKAGE_DIR / "_models"  # models/ as shipped inside the package by setup.py
+
+
+def default_models_dir() -> Path:
+    """The shipped models: ``service/_models`` in an installed package (wheel, ``pip install .``, the
+    Docker image), else ``models/`` of the source checkout the package is imported from."""
+    if INSTALLED_MODELS_DIR.is_dir():
+        return INSTALLED_MODELS_DIR
+    return REPO_ROOT / "models"
+
+
+DEFAULT_MODELS_DIR = default_models_dir()
 
 
 LANGUAGES: tuple[str, ...] = ("sv", "da", "fi", "en")  # the languages every model is built and measured for
@@ -44,13 +56,24 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     # --- models ----------------------------------------------------------------------
-    models_dir: Path = DEFAULT_MODELS_DIR
+    models_dir: Path = Field(
+        default=DEFAULT_MODELS_DIR,
+        description="Shipped model artefacts (langid/, sentiment/, themes/); found inside the installed package "
+        "or the source checkout.",
+    )
     sentiment_model_dir: Path | None = None  # defaults to models_dir / "sentiment"
     themes_dir: Path | None = None  # defaults to models_dir / "themes"
     inference_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
     sentiment_max_sentences: int = Field(
         default=50, ge=1, description="Sentence-level scores are returned for at most this many sentences per comment."
+    )
+
+    # --- privacy ---------------------------------------------------------------------
+    redact_pii: bool = Field(
+        default=False,
+        description="Default for the per-request 'redact' option: replace e-mail addresses, phone numbers, URLs, "
+        "card numbers and personal identity numbers with placeholders before anything is analysed or stored.",
     )
 
     # --- persistence -----------------------------------------------------------------

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from service.config import DEFAULT_MODELS_DIR
 from service.langid_model import ARTEFACT, CharNgramLanguageModel
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "langid"
+DEFAULT_MODEL_DIR = DEFAULT_MODELS_DIR / "langid"
 UND = "und"
 Backend = Literal["lingua", "langdetect", "charngram", "ensemble"]
 

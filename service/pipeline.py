@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from service import __version__
+from service import __version__, pii
 from service.config import Settings
 from service.language import LanguageIdentifier, LanguageResult
 from service.encoder import E5File, read_e5_file
@@ -76,6 +76,11 @@ class AnalysisPipeline:
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnalysisPipeline":
         """Load every component once; optional components missing on disk are reported by readiness()."""
+        if not (settings.models_dir / "langid").is_dir():
+            raise FileNotFoundError(
+                f"no shipped models in {settings.models_dir} (expected langid/, sentiment/, themes/): set "
+                "TOUCHPOINTS_MODELS_DIR to the repository's models/ folder, or install the package with "
+                "`pip install .`, which ships them inside it (service/_models)")
         language = LanguageIdentifier(
             languages=settings.languages,
             min_letters=settings.langid_min_letters,
@@ -114,28 +119,39 @@ class AnalysisPipeline:
         return reasons
 
     def analyze(
-        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None
+        self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None,
+        redact: bool | None = None,
     ) -> list[CommentResult]:
         """Analyse a batch; invalid comments come back with status 'error' and a reason.
 
         ``reasons`` (from :meth:`validate`) lets a caller that already validated skip doing it twice.
+        ``redact`` (default ``settings.redact_pii``): see :meth:`analyze_with_inputs`.
         """
-        return self.analyze_with_inputs(comments, reasons, unit_sentiment=False)[0]
+        return self.analyze_with_inputs(comments, reasons, unit_sentiment=False, redact=redact)[0]
 
     def analyze_with_inputs(
         self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None, unit_sentiment: bool = True,
+        redact: bool | None = None,
     ) -> tuple[list[CommentResult], ThemeInputs | None]:
         """Like :meth:`analyze`, also returning the theme units and vectors (None without a theme stage).
 
         ``unit_sentiment`` scores every clause too (theme-level sentiment of reports); plain
-        analysis skips it.
+        analysis skips it. With ``redact`` (default ``settings.redact_pii``) the personal data of each
+        usable comment is replaced by placeholders (:mod:`service.pii`) first: only the redacted text
+        is analysed, all offsets and ``inputs.texts`` refer to it, and each result carries it with
+        the number of replaced spans.
         """
         if reasons is None:
             reasons = self.validate(comments)
         elif len(reasons) != len(comments):
             raise ValueError("reasons must align with comments")
+        if redact is None:
+            redact = self.settings.redact_pii
         good = [i for i, r in enumerate(reasons) if r is None]
         texts = [comments[i].text for i in good]
+        redactions = [pii.redact(t) for t in texts] if redact else None
+        if redactions is not None:
+            texts = [r.text for r in redactions]
         langs = self.language.transform(texts, [comments[i].language for i in good])
         codes = [r.code for r in langs]
         sentiments: list[SentimentOut | None] = [None] * len(good)
@@ -171,6 +187,8 @@ class AnalysisPipeline:
                 sentiment=sentiments[j],
                 themes=themes[j],
                 metadata=c.metadata,
+                redacted=redactions[j].count if redactions is not None else None,
+                redacted_text=texts[j] if redactions is not None else None,
             )
         return results, inputs
 

@@ -85,6 +85,10 @@ class CommentResult(BaseModel):
     sentiment: SentimentOut | None = None
     themes: list[ThemeOut] = Field(default_factory=list)
     metadata: CommentMetadata | None = None
+    redacted: int | None = Field(
+        default=None, description="PII spans replaced by placeholders before analysis; None = redaction off.")
+    redacted_text: str | None = Field(
+        default=None, description="With redaction on: the text as analysed (sentence offsets refer to it).")
 
 
 class AnalyzeResponse(BaseModel):
@@ -112,4 +116,7 @@ class HealthOut(BaseModel):
 
 class ReadyOut(BaseModel):
     ready: bool
-    components: dict[str, str]
+    components: dict[str, str] = Field(
+        description="Component -> version, 'not loaded', or for 'database' 'ok' / 'unavailable: <reason>'.")
+    not_ready: list[str] = Field(default_factory=list, description="What keeps the service from being ready: "
+                                 "'models' (a required model is not loaded), 'database'.")

@@ -13,8 +13,7 @@ from service import __version__
 from service.api.body_guard import BodyGuard
 from service.api.errors import install_error_handlers
 from service.api.request_id import RequestIdMiddleware
-from service.api import routes_themes
-from service.api import routes_comments, routes_jobs
+from service.api import database, routes_comments, routes_jobs, routes_themes
 from service.config import Settings, get_settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import HealthOut, ReadyOut
@@ -30,8 +29,8 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
         if app.state.pipeline is None:
             app.state.pipeline = AnalysisPipeline.from_settings(settings)
         log.info("models loaded: %s", app.state.pipeline.components())
-        routes_jobs.start_jobs(app)
-        routes_themes.start_store(app)
+        # the job runtime and theme store, then what needs them; a failure is reported by /readyz, never fatal
+        database.open_database(app)
         yield
         routes_themes.stop_store(app)
         routes_jobs.stop_jobs(app)
@@ -53,13 +52,17 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     def healthz() -> HealthOut:
         return HealthOut(status="ok", version=__version__)
 
-    @app.get("/readyz", response_model=ReadyOut, tags=["ops"], summary="Models are loaded",
+    @app.get("/readyz", response_model=ReadyOut, tags=["ops"], summary="Models are loaded and the database answers",
              responses={503: {"model": ReadyOut}})
     def readyz(request: Request) -> JSONResponse:
         p: AnalysisPipeline | None = request.app.state.pipeline
-        ready = p is not None and p.ready
-        body = ReadyOut(ready=ready, components=p.components() if p else {})
-        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+        components = dict(p.components()) if p else {}
+        not_ready = [] if p is not None and p.ready else ["models"]
+        components["database"] = database.database_status(request.app)
+        if components["database"] != "ok":
+            not_ready.append("database")
+        body = ReadyOut(ready=not not_ready, components=components, not_ready=not_ready)
+        return JSONResponse(body.model_dump(), status_code=503 if not_ready else 200)
 
     app.include_router(routes_comments.router)
     app.include_router(routes_themes.router)

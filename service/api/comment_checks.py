@@ -21,6 +21,13 @@ ON_INVALID = Query(
     "'report': usable comments are processed, unusable ones come back with status 'error' and the reason.",
 )
 
+REDACT = Query(
+    None,
+    description="Replace e-mail addresses, phone numbers, URLs, card numbers and personal identity numbers "
+    "(sv/da/fi) with placeholders such as [EMAIL] before anything is analysed or stored; results then carry "
+    "the redacted text and the number of replaced spans. Default: the service's TOUCHPOINTS_REDACT_PII setting.",
+)
+
 
 def check_comments(
     pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
@@ -48,15 +55,16 @@ def check_comments(
 
 
 def check_and_analyze(
-    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None
 ) -> list[CommentResult]:
-    """Apply the shared rules, then run the pipeline once."""
-    return pipeline.analyze(comments, reasons=check_comments(pipeline, comments, on_invalid))
+    """Apply the shared rules, then run the pipeline once (``redact``: None = the settings' default)."""
+    return pipeline.analyze(comments, reasons=check_comments(pipeline, comments, on_invalid), redact=redact)
 
 
 def check_and_analyze_with_inputs(
-    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None
 ) -> tuple[list[CommentResult], ThemeInputs | None]:
     """As :func:`check_and_analyze`, also returning the usable comments' theme units and vectors
     (computed in the same encoder pass; None without a theme stage)."""
-    return pipeline.analyze_with_inputs(comments, reasons=check_comments(pipeline, comments, on_invalid))
+    return pipeline.analyze_with_inputs(comments, reasons=check_comments(pipeline, comments, on_invalid),
+                                        redact=redact)

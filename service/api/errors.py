@@ -9,6 +9,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logsafe import log_exception
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,35 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code, headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error (request %s)", _rid(request))
-        return JSONResponse(_body(request, "internal_error", "unexpected server error; see logs"), status_code=500)
+    app.add_middleware(UnhandledErrors)  # added first: the innermost middleware, right around the routes
+
+
+class UnhandledErrors:
+    """An exception no route handled becomes a JSON 500 here, logged by type and stack but without its
+    message (it may quote comment text). Unlike an ``exception_handler(Exception)``, which Starlette
+    re-raises to the server after answering, it ends here: the server's own "Exception in ASGI
+    application" log, which would print the message, never sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            rid = (scope.get("state") or {}).get("request_id")
+            log_exception(log, "unhandled error (request %s)", rid, exc=exc)
+            if not started:
+                body = {"error": "internal_error", "detail": "unexpected server error; see logs", "request_id": rid}
+                await JSONResponse(body, status_code=500)(scope, receive, send)

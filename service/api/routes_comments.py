@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from service.api.comment_checks import ON_INVALID, OnInvalid, check_and_analyze
+from service.api.comment_checks import ON_INVALID, REDACT, OnInvalid, check_and_analyze
 from service.schemas import AnalyzeRequest, AnalyzeResponse, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["comments"])
@@ -16,9 +16,10 @@ router = APIRouter(prefix="/v1", tags=["comments"])
     responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
     summary="Detect language, score sentiment and assign themes for a batch of comments",
 )
-def analyze(body: AnalyzeRequest, request: Request, on_invalid: OnInvalid = ON_INVALID) -> AnalyzeResponse:
+def analyze(body: AnalyzeRequest, request: Request, on_invalid: OnInvalid = ON_INVALID,
+            redact: bool | None = REDACT) -> AnalyzeResponse:
     pipeline = request.app.state.pipeline
-    results = check_and_analyze(pipeline, body.comments, on_invalid)
+    results = check_and_analyze(pipeline, body.comments, on_invalid, redact)
     return AnalyzeResponse(
         request_id=request.state.request_id, results=results, models=pipeline.components()
     )

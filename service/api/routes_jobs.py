@@ -115,11 +115,24 @@ def _field(form: FormData, name: str) -> str | None:
     return v.strip() or None if isinstance(v, str) else None
 
 
+def _flag(form: FormData, name: str, default: bool) -> bool:
+    v = _field(form, name)
+    if v is None:
+        return default
+    if v.lower() in ("1", "true", "yes", "on"):
+        return True
+    if v.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ApiError(422, "invalid_request", [{"loc": ["body", name], "type": "bool_parsing",
+                                             "msg": f"{name} must be true or false, not {v[:20]!r}"}])
+
+
 def _ingest(repo: Repository, settings: Settings, upload: UploadFile, form: FormData) -> Dataset:
     try:
         fmt = detect_format(upload.filename or "", _field(form, "format"))
     except UnsupportedFormat as exc:
         raise ApiError(422, "unsupported_format", str(exc)) from None
+    redact = _flag(form, "redact", settings.redact_pii)
     mapping = ColumnMapping(text=_field(form, "text_column"), id=_field(form, "id_column"),
                             language=_field(form, "language_column"),
                             metadata=parse_metadata_spec(_field(form, "metadata_columns")))
@@ -137,7 +150,7 @@ def _ingest(repo: Repository, settings: Settings, upload: UploadFile, form: Form
         try:
             return ingest_file(repo, Path(tmp.name), fmt, mapping, name=upload.filename or "upload",
                                sheet=_field(form, "sheet"), encoding=encoding,
-                               chunk_rows=max(500, settings.batch_chunk_rows))
+                               chunk_rows=max(500, settings.batch_chunk_rows), redact=redact)
         except MalformedFile as exc:
             raise ApiError(400, "malformed_file", f"{upload.filename}: {exc}") from None
         except MappingError as exc:
@@ -168,10 +181,18 @@ async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, Fo
         await form.close()
 
 
+def _redacted(ds: Dataset) -> int | None:
+    """PII spans replaced at ingest; None when the dataset was stored without redaction."""
+    redaction = json.loads(ds.mapping_json).get("redaction")
+    return int(redaction["spans"]) if isinstance(redaction, dict) else None
+
+
 def _dataset_out(ds: Dataset) -> DatasetOut:
+    mapping = json.loads(ds.mapping_json)
+    mapping.pop("redaction", None)
     return DatasetOut(id=ds.id, name=ds.name, format=ds.format, rows=ds.n_rows, unparseable_rows=ds.n_problems,
-                      columns=[c for c, _ in json.loads(ds.columns_json)], mapping=json.loads(ds.mapping_json),
-                      created_at=ds.created_at)
+                      columns=[c for c, _ in json.loads(ds.columns_json)], mapping=mapping,
+                      redacted=_redacted(ds), created_at=ds.created_at)
 
 
 def _job_out(job: Job) -> JobOut:
@@ -185,6 +206,7 @@ def _job_out(job: Job) -> JobOut:
         id=job.id, dataset_id=job.dataset_id, status=job.status, phase=phase, total_rows=job.total_rows,
         rows_done=job.rows_done, progress=round(job.rows_done / job.total_rows, 4) if job.total_rows else 1.0,
         errors=job.n_errors, attempts=max(0, job.attempts), message=job.message,
+        redacted=json.loads(job.options_json or "{}").get("redacted"),
         models=json.loads(job.models_json or "{}"), created_at=job.created_at, started_at=job.started_at,
         finished_at=job.finished_at,
         links={"self": base, "results": f"{base}/results?format=csv", "errors": f"{base}/errors",
@@ -194,8 +216,10 @@ def _job_out(job: Job) -> JobOut:
 
 def _create_job(request: Request, dataset_id: str) -> JobOut:
     rt = _rt(request)
+    ds = rt.repo.get_dataset(dataset_id)
+    redacted = _redacted(ds) if ds is not None else None
     try:
-        job = rt.repo.create_job(dataset_id, {})
+        job = rt.repo.create_job(dataset_id, {} if redacted is None else {"redacted": redacted})
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     rt.worker.wake()
@@ -204,7 +228,9 @@ def _create_job(request: Request, dataset_id: str) -> JobOut:
 
 _UPLOAD_DOC = ("multipart/form-data: `file` (.csv .tsv .jsonl .parquet .xlsx), optional `format`, `text_column`, "
                "`id_column`, `language_column`, `metadata_columns` (e.g. `score=NPS,survey_id`), `sheet`, "
-               "`encoding` (text formats; default utf-8, e.g. cp1252).")
+               "`encoding` (text formats; default utf-8, e.g. cp1252), `redact` (true/false; default the "
+               "TOUCHPOINTS_REDACT_PII setting): replace e-mail addresses, phone numbers, URLs, card numbers and "
+               "personal identity numbers in the text column with placeholders before the file is stored.")
 
 
 @router.post("/datasets", status_code=201, response_model=DatasetOut, responses=_ERRORS,

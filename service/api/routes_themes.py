@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
-from service.api.comment_checks import ON_INVALID, OnInvalid, check_and_analyze_with_inputs
+from service.api.comment_checks import ON_INVALID, REDACT, OnInvalid, check_and_analyze_with_inputs
 from service.api.errors import ApiError
 from service.config import Settings
 from service.pipeline import AnalysisPipeline
@@ -156,12 +156,12 @@ def _edit(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str,
 @router.post("/v2/themes/cluster", response_model=ClusterResponse, responses=_ERRORS,
              summary="Find the themes of a batch of comments; stores the model and returns its id and report")
 def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = ON_INVALID,
-            pipeline: AnalysisPipeline = Depends(theme_pipeline),
+            redact: bool | None = REDACT, pipeline: AnalysisPipeline = Depends(theme_pipeline),
             store: ThemeModelStore = Depends(theme_store)) -> ClusterResponse:
     """Taxonomy touchpoints and their sub-themes, plus themes discovered outside the taxonomy, with keywords,
     representative comments per language, clause-level sentiment, and the NPS/CSAT impact and trend when
     the comments' metadata carry ``score`` and ``timestamp``."""
-    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid)
+    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact)
     errors = [CommentError(id=r.id, error=r.error or "invalid") for r in results if r.status != "ok"]
     if inputs is None or not inputs.indices:
         raise ApiError(422, "invalid_request", [{"loc": ["body", "comments"], "type": "no_usable_comments",
@@ -179,24 +179,26 @@ def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = ON_I
     report = build_report(model, inputs.texts, inputs.languages, version=comp.version, **context)
     model_id = store.save(model, report, FitRecord.capture(model, inputs.texts, inputs.languages, **context))
     report.model_id = model_id
+    redacted = [r.redacted for r in results if r.redacted is not None]
     return ClusterResponse(request_id=request.state.request_id, model_id=model_id, report=report, errors=errors,
-                           models=pipeline.components())
+                           redacted=sum(redacted) if redacted else None, models=pipeline.components())
 
 
 @router.post("/v2/themes/assign", response_model=AssignResponse, responses=_ERRORS,
              summary="Assign comments to a stored model's themes (edits included), or to the taxonomy alone")
 def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INVALID,
-           pipeline: AnalysisPipeline = Depends(theme_pipeline),
+           redact: bool | None = REDACT, pipeline: AnalysisPipeline = Depends(theme_pipeline),
            store: ThemeModelStore = Depends(theme_store)) -> AssignResponse:
     comp = _components(pipeline)
     model = (_open(store, body.model_id, comp, with_fit=False).model if body.model_id is not None
              else comp.taxonomy_model())
-    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid)
+    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact)
     by_index: dict[int, list] = {}
     if inputs is not None and inputs.indices:  # the analysis pass's units and vectors: no second encoding
         rows = model.predict(inputs.texts, inputs.languages, inputs.units, inputs.vectors)
         by_index = dict(zip(inputs.indices, theme_outs(model, rows)))
-    out = [AssignResult(id=r.id, status=r.status, error=r.error, language=r.language, themes=by_index.get(i, []))
+    out = [AssignResult(id=r.id, status=r.status, error=r.error, language=r.language, themes=by_index.get(i, []),
+                        redacted=r.redacted, redacted_text=r.redacted_text)
            for i, r in enumerate(results)]
     return AssignResponse(request_id=request.state.request_id, model_id=body.model_id, model_version=comp.version,
                           n_unassigned=sum(1 for t in by_index.values() if not t), results=out,

@@ -45,6 +45,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
     p.add_argument("--encoding", default="utf-8",
                    help="text encoding of CSV/TSV/JSONL input, e.g. cp1252 for some Excel exports (default utf-8)")
+    p.add_argument("--redact", action=argparse.BooleanOptionalAction, default=None,
+                   help="replace e-mail addresses, phone numbers, URLs, card numbers and personal identity numbers "
+                        "in the text column with placeholders ([EMAIL], [PHONE], ...) before anything is stored or "
+                        "scored; the output holds the redacted text and a tp_redacted count "
+                        "(default: the TOUCHPOINTS_REDACT_PII setting)")
     p.add_argument("--chunk-rows", type=int, help="rows per committed chunk (default from settings)")
     p.add_argument("--report", type=Path, metavar="PREFIX",
                    help="themes report files PREFIX.json/.csv/.html (default: OUTPUT without extension + '.themes')")
@@ -76,7 +81,8 @@ def _say(msg: str) -> None:
 def _dataset(repo: Repository, args: argparse.Namespace, fmt: str, mapping: ColumnMapping,
              settings: Settings) -> Dataset:
     """The ingested input: reused from the state file if the input is unchanged, else (re-)read."""
-    fp = file_fingerprint(args.input, mapping, args.sheet, args.encoding)
+    redact = settings.redact_pii if getattr(args, "redact", None) is None else args.redact
+    fp = file_fingerprint(args.input, mapping, args.sheet, args.encoding, redact=redact)
     keep = None
     for ds in repo.all_datasets():
         if keep is None and ds.fingerprint == fp and ds.status == "ready":
@@ -87,7 +93,7 @@ def _dataset(repo: Repository, args: argparse.Namespace, fmt: str, mapping: Colu
         return keep
     with _progress("reading", None, 0, args.no_progress) as bar:
         return ingest_file(repo, args.input, fmt, mapping, sheet=args.sheet, encoding=args.encoding, fingerprint=fp,
-                           chunk_rows=max(500, settings.batch_chunk_rows), progress=bar.update)
+                           chunk_rows=max(500, settings.batch_chunk_rows), progress=bar.update, redact=redact)
 
 
 def _job(repo: Repository, ds: Dataset, args: argparse.Namespace) -> Job:
@@ -230,6 +236,8 @@ def _score_locked(args: argparse.Namespace, pipeline: AnalysisPipeline | None, s
             _write_errors(repo, job.id, args.errors_out)
         rate = f", {scored_now / timings['score']:.0f} rows/s scoring" if scored_now and timings.get("score") else ""
         _say(f"wrote {n} rows to {args.output} ({n - job.n_errors} scored, {job.n_errors} rejected{rate})")
+        if isinstance(redaction := json.loads(ds.mapping_json).get("redaction"), dict):
+            _say(f"redacted {redaction['spans']} PII spans (e-mail, phone, URL, card, personal id) before scoring")
         for e in repo.errors(job.id, 0, 5):
             _say(f"  rejected row {e['row']} (id {e['id']}): {e['error']}")
         undecodable = sum("invalid UTF-8" in (e["error"] or "") for e in repo.errors(job.id, 0, 1000))

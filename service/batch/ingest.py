@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from service.batch.columns import ColumnMapping
+from service import pii
+from service.batch.columns import ColumnMapping, MappingError
 from service.batch.formats import MalformedFile
 from service.batch.readers import kind_of, normalize, read_rows
 from service.storage import Repository
@@ -21,6 +22,9 @@ from service.storage.models import Dataset
 log = logging.getLogger(__name__)
 
 _KIND_MERGE_NUMERIC = {"int", "float"}
+# Stored with each record of a dataset ingested with redaction: the PII spans replaced in it (the
+# export's tp_redacted column). Added after the column kinds are observed, so it is no input column.
+REDACTED_KEY = "_tp_redacted"
 
 
 class ColumnTracker:
@@ -51,11 +55,64 @@ class ColumnTracker:
         return out
 
 
-def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = None, encoding: str = "utf-8") -> str:
+class Redactor:
+    """Replaces PII (:mod:`service.pii`) in each record before it is stored: in the text column, and in
+    every cell of a row the reader could not parse (its text may have shifted into any column)."""
+
+    def __init__(self, mapping: ColumnMapping) -> None:
+        self.mapping = mapping
+        self.column: str | None = None  # the text column, resolved on the first row that has it
+        self.spans = 0
+
+    def _text_column(self, record: dict) -> str | None:
+        if self.column is None:
+            try:
+                self.column = ColumnMapping(text=self.mapping.text).resolve(list(record)).text
+            except MappingError:
+                return None
+        return self.column
+
+    def __call__(self, record: dict, problem: str | None) -> dict:
+        n = 0
+        if problem is not None:
+            record, n = _redact_cells(record)
+        elif (col := self._text_column(record)) is not None and isinstance(record.get(col), (str, int, float)):
+            value = record[col]
+            red = pii.redact(value if isinstance(value, str) else str(value))
+            if red.count:
+                record, n = {**record, col: red.text}, red.count
+        self.spans += n
+        return {**record, REDACTED_KEY: n}
+
+    def check(self, resolved: ColumnMapping) -> None:
+        """The column redacted must be the one scored (a JSONL file's first rows could lack it)."""
+        if self.column is not None and self.column != resolved.text:
+            raise MappingError(f"redaction used the first rows' text column {self.column!r} but the file's text "
+                               f"column is {resolved.text!r}; name the text column explicitly")
+
+
+def _redact_cells(value: object) -> tuple[object, int]:
+    if isinstance(value, str):
+        red = pii.redact(value)
+        return red.text, red.count
+    if isinstance(value, dict):
+        out, n = {}, 0
+        for k, v in value.items():
+            out[k], m = _redact_cells(v)
+            n += m
+        return out, n
+    if isinstance(value, list):
+        items = [_redact_cells(v) for v in value]
+        return [v for v, _ in items], sum(m for _, m in items)
+    return value, 0
+
+
+def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = None, encoding: str = "utf-8",
+                     redact: bool = False) -> str:
     """Size + head/tail hash + reading options: tells a resumable state apart from a changed input."""
     h = hashlib.sha256()
     size = path.stat().st_size
-    h.update(f"{size}|{mapping.to_dict()}|{sheet}|{encoding}".encode())
+    h.update(f"{size}|{mapping.to_dict()}|{sheet}|{encoding}{'|redact' if redact else ''}".encode())
     with open(path, "rb") as f:
         h.update(f.read(1 << 20))
         if size > 2 << 20:
@@ -67,17 +124,25 @@ def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = Non
 def ingest_file(
     repo: Repository, path: Path, fmt: str, mapping: ColumnMapping, *, name: str | None = None,
     sheet: str | None = None, encoding: str = "utf-8", fingerprint: str | None = None, chunk_rows: int = 2000,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, redact: bool = False,
 ) -> Dataset:
-    """Store every row of ``path``; raises MalformedFile/MappingError (and stores nothing) if unusable."""
+    """Store every row of ``path``; raises MalformedFile/MappingError (and stores nothing) if unusable.
+
+    ``redact``: personal data in the text column (all cells of unparseable rows) is replaced by
+    placeholders before the row is stored; the original text is never written to the database.
+    """
     ds = repo.create_dataset(name or path.name, fmt, mapping.to_dict(), fingerprint)
     tracker = ColumnTracker()
+    redactor = Redactor(mapping) if redact else None
     n = n_problems = 0
     buf: list[tuple[int, dict, str | None]] = []
     try:
         for row in read_rows(path, fmt, sheet, encoding):
             tracker.observe(row.record)
-            buf.append((n, {k: normalize(v) for k, v in row.record.items()}, row.problem))
+            record = {k: normalize(v) for k, v in row.record.items()}
+            if redactor is not None:
+                record = redactor(record, row.problem)
+            buf.append((n, record, row.problem))
             n += 1
             n_problems += row.problem is not None
             if len(buf) >= chunk_rows:
@@ -92,9 +157,15 @@ def ingest_file(
             raise MalformedFile("the file has no data rows")
         columns = tracker.columns()
         resolved_mapping = mapping.resolve([c for c, _ in columns if c != "_extra_fields"])
+        if redactor is not None:
+            redactor.check(resolved_mapping)
     except BaseException:  # unusable file or interrupted ingest: leave nothing half-stored
         repo.delete_dataset(ds.id)
         raise
-    repo.finish_dataset(ds.id, n, n_problems, columns, resolved_mapping.to_dict())
-    log.info("ingested %s: %d rows (%d unparseable) as dataset %s", path.name, n, n_problems, ds.id)
+    stored_mapping = resolved_mapping.to_dict()
+    if redactor is not None:
+        stored_mapping["redaction"] = {"spans": redactor.spans}  # ColumnMapping.from_dict ignores it
+    repo.finish_dataset(ds.id, n, n_problems, columns, stored_mapping)
+    log.info("ingested dataset %s: %d rows (%d unparseable%s)", ds.id, n, n_problems,
+             f", {redactor.spans} PII spans redacted" if redactor is not None else "")
     return repo.get_dataset(ds.id)

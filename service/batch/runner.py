@@ -18,6 +18,7 @@ from service.batch.columns import ColumnMapping
 from service.batch.report import build_report
 from service.batch.scoring import score_rows
 from service.config import Settings
+from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository
 
@@ -63,7 +64,7 @@ def run_job(
         repo.save_themes(job_id, report.model_dump(mode="json"))
         message = report.note
     except Exception as exc:  # the scored rows stand; only the report is missing
-        log.exception("job %s: themes report failed", job_id)
+        log_exception(log, "job %s: themes report failed", job_id)
         message = f"all rows scored; themes report failed: {exc}"
     if timings is not None:
         timings["themes_report"] = time.perf_counter() - t0

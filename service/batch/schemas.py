@@ -18,6 +18,8 @@ class DatasetOut(BaseModel):
     unparseable_rows: int = Field(description="Rows the reader could not parse (wrong field count, bad JSON).")
     columns: list[str]
     mapping: dict[str, Any] = Field(description="Resolved columns for text, id, language hint and metadata.")
+    redacted: int | None = Field(default=None, description="PII spans replaced by placeholders before the rows "
+                                 "were stored (the text column; every cell of unparseable rows); None = not redacted.")
     created_at: datetime
 
 
@@ -39,6 +41,8 @@ class JobOut(BaseModel):
     errors: int = Field(description="Rows rejected so far (see /errors).")
     attempts: int
     message: str | None = None
+    redacted: int | None = Field(default=None, description="PII spans its dataset had replaced at upload; "
+                                 "None = uploaded without redaction.")
     models: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     started_at: datetime | None = None

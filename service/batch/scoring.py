@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from service.batch.columns import ColumnMapping, comment_id_of, to_comment
+from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.schemas import CommentIn, CommentResult, SentenceSentiment
 from service.segmentation import Unit
@@ -70,9 +71,10 @@ def _analyze_robust(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -
         return _analyze(pipeline, comments)
     except Exception:
         if len(comments) == 1:
-            log.exception("analysis failed for comment %r", comments[0].id)
+            log_exception(log, "analysis failed for comment %r", comments[0].id)
             return [_error(comments[0].id, "analysis failed for this comment (internal error; see server logs)")]
-        log.warning("analysis failed on a chunk of %d; retrying one by one", len(comments), exc_info=True)
+        log_exception(log, "analysis failed on a chunk of %d; retrying one by one", len(comments),
+                      level=logging.WARNING)
         return [row for c in comments for row in _analyze_robust(pipeline, [c])]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from service.batch.runner import run_job
 from service.config import Settings
+from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository
 
@@ -58,7 +59,7 @@ class JobWorker:
             if n := self.repo.delete_abandoned_ingests(_ABANDONED_INGEST_S):
                 log.info("removed %d uploads abandoned mid-ingest", n)
         except Exception:
-            log.exception("job worker: cleanup of abandoned uploads failed")
+            log_exception(log, "job worker: cleanup of abandoned uploads failed")
         while not self._stop.is_set():
             worked = False
             try:
@@ -67,7 +68,7 @@ class JobWorker:
                         break
                     worked |= self.run_one(job_id)
             except Exception:  # database hiccup: log, wait, retry; never kill the worker
-                log.exception("job worker: queue check failed")
+                log_exception(log, "job worker: queue check failed")
             if not worked:
                 self._wake.wait(self.settings.job_poll_seconds)
                 self._wake.clear()
@@ -86,7 +87,7 @@ class JobWorker:
         try:
             outcome = run_job(self.repo, job_id, self.owner, self._pipeline(), self.settings, stop=self._stop)
         except Exception as exc:
-            log.exception("job %s failed", job_id)
+            log_exception(log, "job %s failed", job_id)
             done = self.repo.get_job(job_id)
             self.repo.finish(job_id, "failed", f"{type(exc).__name__}: {exc}; {done.rows_done} of "
                              f"{done.total_rows} rows finished (downloadable)", owner=self.owner)

@@ -15,14 +15,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from service.batch.ingest import REDACTED_KEY
 from service.storage import ExportRow
 
 TP_COLUMNS = [
     "tp_row", "tp_status", "tp_error", "tp_language", "tp_language_confidence", "tp_sentiment",
     "tp_sentiment_score", "tp_p_negative", "tp_p_neutral", "tp_p_positive", "tp_themes", "tp_theme_ids",
+    "tp_redacted",  # PII spans replaced in the row before it was stored; empty = ingested without redaction
 ]
 _TP_KINDS = {"tp_row": "int", "tp_language_confidence": "float", "tp_sentiment_score": "float",
-             "tp_p_negative": "float", "tp_p_neutral": "float", "tp_p_positive": "float"}
+             "tp_p_negative": "float", "tp_p_neutral": "float", "tp_p_positive": "float", "tp_redacted": "int"}
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XLSX_MAX_CELL = 32767
@@ -36,10 +38,11 @@ def clean_text(s: str) -> str:
 
 def flatten(row: ExportRow) -> dict[str, Any]:
     """Input record + result columns; a row not scored (failed job) is marked 'pending'."""
-    out = {k: v for k, v in row.record.items()}
+    out = {k: v for k, v in row.record.items() if k != REDACTED_KEY}
     r = row.result
     tp: dict[str, Any] = dict.fromkeys(TP_COLUMNS)
     tp["tp_row"] = row.row_idx + 1
+    tp["tp_redacted"] = row.record.get(REDACTED_KEY)
     if r is None:
         tp["tp_status"] = "pending"
         tp["tp_error"] = row.problem

@@ -11,10 +11,11 @@ def make_engine(url: str) -> Engine:
     """Create the engine and the tables (idempotent).
 
     SQLite: WAL lets the API read while the worker thread writes, and a busy timeout turns
-    writer contention into waiting instead of "database is locked" errors.
+    writer contention into waiting instead of "database is locked" errors. ``hide_parameters``: a
+    database error never quotes the statement's values (comment text) into logs or job messages.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -25,6 +26,6 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     Base.metadata.create_all(engine)
     return engine

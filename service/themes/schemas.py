@@ -30,6 +30,8 @@ class ClusterResponse(BaseModel):
     model_id: str = Field(description="The stored model: assign new comments to it, edit its themes.")
     report: ThemeReport
     errors: list[CommentError] = Field(default_factory=list, description="Unusable comments (on_invalid=report).")
+    redacted: int | None = Field(default=None, description="PII spans replaced in the comments before clustering "
+                                 "(the report and the stored model hold only redacted text); None = redaction off.")
     models: dict[str, str]
 
 
@@ -47,6 +49,8 @@ class AssignResult(BaseModel):
     error: str | None = None
     language: LanguageOut | None = None
     themes: list[ThemeOut] = Field(default_factory=list, description="Main theme first; empty = unassigned.")
+    redacted: int | None = Field(default=None, description="PII spans replaced before analysis; None = redaction off.")
+    redacted_text: str | None = Field(default=None, description="With redaction on: the text as analysed.")
 
 
 class AssignResponse(BaseModel):
