@@ -17,6 +17,7 @@ from service.api import database, routes_comments, routes_jobs, routes_themes
 from service.config import Settings, get_settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import HealthOut, ReadyOut
+from service.webapp import routes as webapp
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
             app.state.pipeline = AnalysisPipeline.from_settings(settings)
         log.info("models loaded: %s", app.state.pipeline.components())
         # the job runtime and theme store, then what needs them; a failure is reported by /readyz, never fatal
-        database.open_database(app)
+        database.open_database(app, then=[webapp.start_webapp])
         yield
+        webapp.stop_webapp(app)
         routes_themes.stop_store(app)
         routes_jobs.stop_jobs(app)
 
@@ -67,4 +69,6 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     app.include_router(routes_comments.router)
     app.include_router(routes_themes.router)
     app.include_router(routes_jobs.router)
+    app.include_router(webapp.router)  # the CX review web app at /app
+    webapp.mount_static(app)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -135,3 +135,32 @@ class ThemeModelRow(Base):
     meta_json: Mapped[str] = mapped_column(Text)
     arrays: Mapped[bytes] = mapped_column(LargeBinary)
     report_json: Mapped[str] = mapped_column(Text)
+
+
+class JobRowTheme(Base):
+    """One theme of one scored row of a job, as assigned by the job's stored theme model (``tp_theme_models``).
+
+    One row per (comment, top-level theme): ``rank`` 0 is the comment's main theme, ``subtheme_id`` its
+    sub-theme within that theme. Normalised rather than a JSON list per comment so that "the comments
+    of theme T" is an index range scan (the primary key starts with job and theme; sub-themes have their
+    own index) and the web app pages and filters 100k-row jobs in SQL. Language, comment sentiment and
+    the sentiment of the clauses carrying the theme (``mention_sentiment``) are copied in, so the
+    filtered overview aggregates need no join; ``search_text`` is the comment lower-cased for
+    portable ``LIKE`` search (SQLite's ``lower()`` folds ASCII only). Rebuilt whenever the model is edited.
+    """
+
+    __tablename__ = "tp_job_row_themes"
+    __table_args__ = (Index("ix_tp_job_row_themes_sub", "job_id", "subtheme_id", "row_idx"),
+                      Index("ix_tp_job_row_themes_row", "job_id", "row_idx"))
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("tp_jobs.id", ondelete="CASCADE"), primary_key=True)
+    theme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)  # 0 = the comment's main theme
+    subtheme_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    language: Mapped[str] = mapped_column(String(8))
+    sentiment: Mapped[str | None] = mapped_column(String(8), nullable=True)          # the whole comment's
+    mention_sentiment: Mapped[str | None] = mapped_column(String(8), nullable=True)  # the carrying clauses'
+    spans_json: Mapped[str] = mapped_column(Text, default="[]")  # [[start, end], ...] of the carrying clauses
+    search_text: Mapped[str] = mapped_column(Text)

@@ -8,17 +8,20 @@ the chunk's work (it is redone on resume); a crash after it loses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.storage.models import Dataset, DatasetRow, Job, JobResult, JobUnits, ThemesReportRow, utcnow
+from service.storage.models import (
+    Dataset, DatasetRow, Job, JobResult, JobRowTheme, JobUnits, ThemeModelRow, ThemesReportRow, utcnow,
+)
 
 ACTIVE = ("pending", "running")
 FINISHED = ("completed", "failed")
@@ -33,6 +36,35 @@ class ExportRow:
     problem: str | None
     result: dict[str, Any] | None
     units: tuple[str, bytes] | None = None  # (units_json, fp16 vectors) when asked for and stored
+
+
+@dataclass(frozen=True)
+class ThemeComment:
+    """A comment of one theme of a job: its row, result and where the theme sits in it."""
+
+    row_idx: int
+    comment_id: str | None
+    record: dict[str, Any]
+    rank: int                       # 0 = the comment's main theme
+    subtheme_id: str | None
+    confidence: float
+    language: str
+    sentiment: str | None           # the whole comment's
+    sentiment_score: float | None
+    mention_sentiment: str | None   # the clauses carrying the theme
+    spans: list[tuple[int, int]]    # character offsets of those clauses ([] = the whole comment)
+
+
+@dataclass(frozen=True)
+class ThemeFilter:
+    """Which comments of a job: a top-level theme or a sub-theme, and optional language / sentiment / text."""
+
+    theme_id: str | None = None
+    subtheme: bool = False
+    language: str | None = None
+    sentiment: str | None = None            # the comment's sentiment
+    mention_sentiment: str | None = None    # the sentiment of the clauses carrying the theme
+    text: str | None = None                 # substring, case-insensitive
 
 
 class _LeaseLost(Exception):
@@ -97,6 +129,12 @@ class Repository:
         with self._session() as s, s.begin():
             job_ids = list(s.scalars(select(Job.id).where(Job.dataset_id == dataset_id)))
             if job_ids:
+                model_ids = [m for (rep,) in s.execute(select(ThemesReportRow.report_json)
+                                                       .where(ThemesReportRow.job_id.in_(job_ids)))
+                             if (m := json.loads(rep).get("model_id"))]
+                if model_ids:  # the jobs' fitted theme models are derived from the dataset too
+                    s.execute(delete(ThemeModelRow).where(ThemeModelRow.id.in_(model_ids)))
+                s.execute(delete(JobRowTheme).where(JobRowTheme.job_id.in_(job_ids)))
                 s.execute(delete(JobResult).where(JobResult.job_id.in_(job_ids)))
                 s.execute(delete(JobUnits).where(JobUnits.job_id.in_(job_ids)))
                 s.execute(delete(ThemesReportRow).where(ThemesReportRow.job_id.in_(job_ids)))
@@ -136,6 +174,17 @@ class Repository:
     def get_job(self, job_id: str) -> Job | None:
         with self._session() as s:
             return s.get(Job, job_id)
+
+    def list_jobs(self, limit: int = 100, offset: int = 0) -> list[tuple[Job, str]]:
+        """Newest first, each with its dataset's name."""
+        with self._session() as s:
+            rows = s.execute(select(Job, Dataset.name).join(Dataset, Dataset.id == Job.dataset_id)
+                             .order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)).all()
+        return [(job, name) for job, name in rows]
+
+    def count_jobs(self) -> int:
+        with self._session() as s:
+            return s.scalar(select(func.count()).select_from(Job)) or 0
 
     def jobs_of_dataset(self, dataset_id: str) -> list[Job]:
         with self._session() as s:
@@ -276,6 +325,136 @@ class Repository:
         with self._session() as s:
             row = s.get(ThemesReportRow, job_id)
             return json.loads(row.report_json) if row else None
+
+    # -- per-row theme assignments (tp_job_row_themes) ----------------------------------------
+    @staticmethod
+    def revision_of(meta_json: str) -> str:
+        """A short, stable name for a stored theme model's state (it changes with every edit)."""
+        return hashlib.sha256(meta_json.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def theme_model_revision(self, model_id: str) -> str | None:
+        """The current revision of a stored theme model; None if there is no such model."""
+        with self._session() as s:
+            meta = s.scalar(select(ThemeModelRow.meta_json).where(ThemeModelRow.id == model_id))
+        return self.revision_of(meta) if meta is not None else None
+
+    def replace_row_themes(self, job_id: str, rows: Iterable[dict[str, Any]], report: dict[str, Any] | None = None,
+                           model: tuple[str, str] | None = None, batch: int = 5000) -> bool:
+        """Replace a job's row themes (and, with ``report``, its themes report) in one transaction.
+
+        With ``model`` = (model id, revision), only while that model is still at that revision (read again
+        inside the transaction); False, and nothing written, otherwise.
+        """
+        with self._session() as s, s.begin():
+            if model is not None:
+                meta = s.scalar(select(ThemeModelRow.meta_json).where(ThemeModelRow.id == model[0]))
+                if meta is None or self.revision_of(meta) != model[1]:
+                    return False
+            s.execute(delete(JobRowTheme).where(JobRowTheme.job_id == job_id))
+            chunk: list[dict[str, Any]] = []
+            for row in rows:
+                chunk.append({"job_id": job_id, **row})
+                if len(chunk) >= batch:
+                    s.execute(JobRowTheme.__table__.insert(), chunk)
+                    chunk = []
+            if chunk:
+                s.execute(JobRowTheme.__table__.insert(), chunk)
+            if report is not None:
+                s.execute(delete(ThemesReportRow).where(ThemesReportRow.job_id == job_id))
+                s.add(ThemesReportRow(job_id=job_id, report_json=dumps(report)))
+        return True
+
+    @staticmethod
+    def _theme_where(job_id: str, f: ThemeFilter) -> list[Any]:
+        cond: list[Any] = [JobRowTheme.job_id == job_id]
+        if f.theme_id is not None:
+            cond.append((JobRowTheme.subtheme_id if f.subtheme else JobRowTheme.theme_id) == f.theme_id)
+        if f.language:
+            cond.append(JobRowTheme.language == f.language)
+        if f.sentiment:
+            cond.append(JobRowTheme.sentiment == f.sentiment)
+        if f.mention_sentiment:
+            cond.append(JobRowTheme.mention_sentiment == f.mention_sentiment)
+        if f.text:
+            cond.append(JobRowTheme.search_text.contains(f.text.lower(), autoescape=True))
+        return cond
+
+    def count_theme_comments(self, job_id: str, f: ThemeFilter) -> int:
+        with self._session() as s:
+            return s.scalar(select(func.count()).select_from(JobRowTheme).where(*self._theme_where(job_id, f))) or 0
+
+    def theme_comments(self, job_id: str, dataset_id: str, f: ThemeFilter, offset: int = 0, limit: int = 50,
+                       after: int | None = None) -> list[ThemeComment]:
+        """One page of a theme's comments in row order (``after``: keyset paging by row, for exports)."""
+        cond = self._theme_where(job_id, f)
+        if after is not None:
+            cond.append(JobRowTheme.row_idx > after)
+        with self._session() as s:
+            page = (select(JobRowTheme).where(*cond).order_by(JobRowTheme.row_idx).offset(offset).limit(limit)
+                    .subquery())
+            rows = s.execute(
+                select(page, DatasetRow.record_json, JobResult.comment_id, JobResult.sentiment_score)
+                .join(DatasetRow, and_(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx == page.c.row_idx))
+                .outerjoin(JobResult, and_(JobResult.job_id == job_id, JobResult.row_idx == page.c.row_idx))
+                .order_by(page.c.row_idx)).all()
+        return [ThemeComment(
+            row_idx=r.row_idx, comment_id=r.comment_id, record=json.loads(r.record_json), rank=r.rank,
+            subtheme_id=r.subtheme_id, confidence=r.confidence, language=r.language, sentiment=r.sentiment,
+            sentiment_score=r.sentiment_score, mention_sentiment=r.mention_sentiment,
+            spans=[(int(a), int(b)) for a, b in json.loads(r.spans_json)]) for r in rows]
+
+    def iter_theme_comments(self, job_id: str, dataset_id: str, f: ThemeFilter,
+                            batch: int = 2000) -> Iterator[list[ThemeComment]]:
+        """Every comment of a filter, in keyset-paginated batches (bounded memory for exports)."""
+        after = -1
+        while page := self.theme_comments(job_id, dataset_id, f, limit=batch, after=after):
+            yield page
+            after = page[-1].row_idx
+
+    def theme_counts(self, job_id: str, f: ThemeFilter) -> dict[str, dict[str, int]]:
+        """theme id (top-level and sub-themes) -> {"size", "main", "negative", "neutral", "positive"} for
+        the comments passing ``f`` (its theme is ignored): the filtered overview, one grouped scan."""
+        cond = self._theme_where(job_id, ThemeFilter(language=f.language, sentiment=f.sentiment, text=f.text,
+                                                     mention_sentiment=f.mention_sentiment))
+        out: dict[str, dict[str, int]] = {}
+
+        def add(key: str | None, mention: str | None, main: int, n: int) -> None:
+            if key is None:
+                return
+            c = out.setdefault(key, {"size": 0, "main": 0, "negative": 0, "neutral": 0, "positive": 0})
+            c["size"] += n
+            c["main"] += main
+            if mention in c and mention not in ("size", "main"):
+                c[mention] += n
+
+        is_main = func.sum(case((JobRowTheme.rank == 0, 1), else_=0))
+        with self._session() as s:  # one scan: top-level and sub-theme counts from the same groups
+            for top, sub, mention, main, n in s.execute(
+                    select(JobRowTheme.theme_id, JobRowTheme.subtheme_id, JobRowTheme.mention_sentiment, is_main,
+                           func.count()).where(*cond)
+                    .group_by(JobRowTheme.theme_id, JobRowTheme.subtheme_id, JobRowTheme.mention_sentiment)):
+                add(top, mention, int(main or 0), int(n))
+                add(sub, mention, int(main or 0), int(n))
+        return out
+
+    def result_mix(self, job_id: str, language: str | None = None,
+                   sentiment: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+        """(language -> comments, sentiment -> comments) of the job's scored comments passing the filter."""
+        cond = [JobResult.job_id == job_id, JobResult.status == "ok"]
+        if language:
+            cond.append(func.coalesce(JobResult.language, "und") == language)
+        if sentiment:
+            cond.append(func.coalesce(JobResult.sentiment, "unscored") == sentiment)
+        langs: dict[str, int] = {}
+        sents: dict[str, int] = {}
+        with self._session() as s:
+            for lang, sent, n in s.execute(
+                    select(JobResult.language, JobResult.sentiment, func.count()).where(*cond)
+                    .group_by(JobResult.language, JobResult.sentiment)):
+                langs[lang or "und"] = langs.get(lang or "und", 0) + n
+                sents[sent or "unscored"] = sents.get(sent or "unscored", 0) + n
+        order = lambda d: dict(sorted(d.items(), key=lambda kv: (-kv[1], kv[0])))  # noqa: E731
+        return order(langs), order(sents)
 
 
 def lease_expired(job: Job, now: datetime | None = None) -> bool:

@@ -280,6 +280,16 @@ class ThemeModelStore:
                 model_version=str(data.get("model_version", row.model_version))))
             return res.rowcount == 1
 
+    def set_report(self, model_id: str, report: ThemeReport | Mapping[str, Any], revision: str | None = None) -> bool:
+        """Replace only the stored report (the model's state, and so its revision, stay): e.g. a batch job's
+        model after the job's comments were assigned to it again. With ``revision``: only over that state."""
+        cond = [ThemeModelRow.id == model_id]
+        if revision is not None:
+            cond.append(ThemeModelRow.meta_json == revision)
+        with self._session() as s, s.begin():
+            return s.execute(update(ThemeModelRow).where(*cond).values(
+                report_json=_dumps(_report_dict(report, model_id)))).rowcount == 1
+
     def delete(self, model_id: str) -> bool:
         with self._session() as s, s.begin():
             return s.execute(delete(ThemeModelRow).where(ThemeModelRow.id == model_id)).rowcount == 1

@@ -1,0 +1,1 @@
+"""The CX review web app served at ``/app`` (server-rendered Jinja2 pages, a little vanilla JS)."""
