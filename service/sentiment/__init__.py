@@ -35,6 +35,7 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
 
             shared.engine = OnnxEngine(model, shared.top, version, int8=settings.inference_engine == "onnx-int8",
                                        threads=settings.torch_threads, cache_dir=settings.inference_cache_dir)
+            shared.release_torch()
     return SentimentScorer(
         model, version, batch_size=settings.inference_batch_size,
         max_sentences=settings.sentiment_max_sentences, shared=shared,
