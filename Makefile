@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-test run test bench-langid train-sentiment eval-sentiment bench-sentiment eval-themes bench-themes
+.PHONY: install install-test run test train-langid bench-langid train-sentiment eval-sentiment bench-sentiment eval-themes bench-themes
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 # pytest exits 5 when it collects nothing; that is a failure for us only if tests exist.
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# Rebuild models/langid: the n-gram model (~10 s), then the combiner fitted on it (~1 min).
+train-langid: install
+	$(BIN)/python -m training.train_langid
+	$(BIN)/python -m training.fit_langid_combiner
 
 bench-langid: install
 	$(BIN)/python -m training.eval_langid

@@ -44,11 +44,12 @@ class Settings(BaseSettings):
     langid_min_letters: int = Field(
         default=2, description="Fewer letters than this (emoji-only, digits, '??') gives 'und'."
     )
-    langid_min_confidence: float = Field(
-        default=0.35, description="Top-language probability below this gives 'und'."
+    langid_min_confidence: float | None = Field(
+        default=None, description="Top-language probability below this gives 'und' (default: the calibrated "
+        "threshold shipped with the language-ID combiner)."
     )
     langid_low_memory: bool = Field(
-        default=False, description="lingua trigram mode: ~450 MiB less RAM, slightly less accurate."
+        default=False, description="lingua trigram mode: ~430 MiB less RAM, less accurate (README: language ID)."
     )
 
     # --- request limits ----------------------------------------------------------------

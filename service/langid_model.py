@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.naive_bayes import MultinomialNB
 
 ARTEFACT = "charngram_nb.npz"
+_WORD_CACHE_SIZE = 200_000  # distinct words kept (about 5 floats each)
 
 
 class CharNgramLanguageModel:
@@ -31,6 +32,8 @@ class CharNgramLanguageModel:
         self.classes_: list[str] = []
         self._log_prob: np.ndarray | None = None  # (n_classes, n_features) float32
         self._log_prior: np.ndarray | None = None
+        self._word_cache: dict[str, np.ndarray] = {}
+        self._log_prob_t: np.ndarray | None = None
 
     @property
     def _vectorizer(self) -> HashingVectorizer:
@@ -47,10 +50,34 @@ class CharNgramLanguageModel:
         return self
 
     def joint_log_likelihood(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, classes) log prior + log likelihood of each text's character n-grams.
+
+        char_wb n-grams never cross a word boundary, so a text's score is the sum of its
+        (lower-cased, whitespace-split) words' scores: each distinct word is vectorised once and
+        kept in a bounded cache, which is exact and makes repeated survey vocabulary cheap."""
         if self._log_prob is None:
             raise RuntimeError("model is not fitted")
-        X = self._vectorizer.transform(texts)
-        return np.asarray(X @ self._log_prob.T) + self._log_prior
+        docs = [t.lower().split() for t in texts]
+        cache = self._word_cache
+        new = list(dict.fromkeys(w for words in docs for w in words if w not in cache))
+        if new:
+            if len(cache) + len(new) > _WORD_CACHE_SIZE:
+                cache.clear()
+            if self._log_prob_t is None:
+                self._log_prob_t = np.ascontiguousarray(self._log_prob.T)  # sparse @ dense: 10x faster
+            scores = np.asarray(self._vectorizer.transform(new) @ self._log_prob_t, dtype=np.float32)
+            cache.update(zip(new, scores))
+        out = np.tile(self._log_prior, (len(docs), 1)).astype(np.float64)
+        vocab = list(dict.fromkeys(w for words in docs for w in words))
+        if vocab:
+            index = {w: i for i, w in enumerate(vocab)}
+            table = np.stack([cache[w] for w in vocab]).astype(np.float64)
+            flat = np.fromiter((index[w] for words in docs for w in words), dtype=np.int64)
+            lengths = np.array([len(words) for words in docs])
+            nonempty = lengths > 0
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[nonempty]
+            out[nonempty] += np.add.reduceat(table[flat], starts, axis=0)
+        return out
 
     def predict_proba(self, texts: Sequence[str], temperature: float = 1.0) -> np.ndarray:
         """Class probabilities; ``temperature`` > 1 softens NB's over-confident posteriors."""

@@ -57,7 +57,8 @@ class ThemeInputs:
 
 
 def _language_out(r: LanguageResult) -> LanguageOut:
-    return LanguageOut(code=r.code, confidence=min(1.0, max(0.0, r.confidence)), source=r.source)
+    return LanguageOut(code=r.code, confidence=min(1.0, max(0.0, r.confidence)), source=r.source,
+                       hint_conflict=r.hint_conflict)
 
 
 class AnalysisPipeline:

@@ -49,6 +49,9 @@ class LanguageOut(BaseModel):
     code: str = Field(description="sv/da/fi/en, 'und', or another detected code such as 'no'.")
     confidence: float = Field(ge=0.0, le=1.0)
     source: Literal["detected", "hint", "rule"]
+    hint_conflict: bool = Field(
+        default=False, description="A language hint was given and the text clearly says otherwise: 'code' is "
+        "the detected language.")
 
 
 class SentenceSentiment(BaseModel):

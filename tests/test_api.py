@@ -17,6 +17,7 @@ def test_readyz_reports_components(client):
     body = r.json()
     assert r.status_code == 200 and body["ready"] is True  # every shipped model is in the repo or a wheel
     assert body["components"]["language"].startswith("ensemble:charngram-")
+    assert "+combiner-" in body["components"]["language"]  # the calibrated combiner names its artefact
 
 
 def test_openapi_docs_served(client):
@@ -45,7 +46,15 @@ def test_analyze_detects_languages_and_echoes_ids(client):
 def test_language_hint_is_used_for_ambiguous_short_text(client):
     r = _analyze(client, [{"id": "1", "text": "Bra", "language": "sv"}])
     lang = r.json()["results"][0]["language"]
-    assert lang == {**lang, "code": "sv", "source": "hint"}
+    assert lang == {**lang, "code": "sv", "source": "hint", "hint_conflict": False}
+
+
+def test_language_hint_conflict_is_reported(client):
+    r = _analyze(client, [{"id": "1", "text": "Kiitos oikein paljon nopeasta toimituksesta", "language": "sv"},
+                          {"id": "2", "text": "Tack för snabb leverans", "language": "sv"}])
+    first, second = (x["language"] for x in r.json()["results"])
+    assert first["code"] == "fi" and first["source"] == "detected" and first["hint_conflict"] is True
+    assert second["code"] == "sv" and second["hint_conflict"] is False
 
 
 def test_metadata_passes_through(client):

@@ -4,7 +4,10 @@
 
 Deterministic: fixed seeds, hash splits (only 'train' rows are used), stateless features.
 Each training text is added whole and as 1-, 2- and 3-5-word crops so the model learns
-what one-word survey answers look like. Takes about 20 s on 2 cores.
+what one-word survey answers look like. Besides the review/comment 'train' rows of SOURCES it
+learns Norwegian ('no', a distractor) and sv/da subtitles from the 'train' part of
+SHARED_WITH_TRAINING (training/langid_data.py), so that it can tell Norwegian from Danish and
+"subtitle style" is no Norwegian cue. Takes about 20 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -16,17 +19,30 @@ from pathlib import Path
 
 from service.langid_model import CharNgramLanguageModel
 from training.data import REPO_ROOT
-from training.langid_data import SOURCES, crop, texts_for
+from training.langid_data import SHARED_WITH_TRAINING, SOURCES, _norm, crop, public_texts, texts_for
 
 CROPS = [(1, 1), (2, 2), (3, 5), None]
+
+
+def training_texts(per_lang: int) -> dict[str, list[str]]:
+    """lang -> whole texts the model trains on (before cropping)."""
+    out = {lang: texts_for(lang, "train", per_lang) for lang in SOURCES}
+    for lang in SHARED_WITH_TRAINING:
+        out[lang] = out.get(lang, []) + public_texts(lang, "train")
+    return out
+
+
+def trained_texts(per_lang: int = 15000) -> set[str]:
+    """Normalised whole texts of the shipped model's training set: never used as test sentences."""
+    return {_norm(t) for texts in training_texts(per_lang).values() for t in texts}
 
 
 def build_training_set(per_lang: int, seed: int = 0) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
     X: list[str] = []
     y: list[str] = []
-    for lang in SOURCES:
-        for text in texts_for(lang, "train", per_lang):
+    for lang, texts in training_texts(per_lang).items():
+        for text in texts:
             for bucket in CROPS:
                 X.append(crop(text, bucket, rng))
                 y.append(lang)
