@@ -157,13 +157,15 @@ class AnalysisPipeline:
         codes = [r.code for r in langs]
         sentiments: list[SentimentOut | None] = [None] * len(good)
         inputs: ThemeInputs | None = None
-        units = self.themes.components.segmenter.transform(texts) if self.themes is not None else None
+        segmenter = self.themes.components.segmenter if self.themes is not None else None
+        sentences = segmenter.sentences(texts) if segmenter is not None else None  # split once, for both stages
+        units = segmenter.transform(texts, sentences) if segmenter is not None else None
         unit_sents: list[SentenceSentiment] | None = None
         raw: np.ndarray | None = None
         if self.sentiment is not None and texts:
             if units is not None and getattr(self.sentiment, "shared", None) is not None:
                 outs, unit_sents, raw = self.sentiment.transform_with_units(  # type: ignore[attr-defined]
-                    texts, codes, units, unit_sentiment=unit_sentiment)
+                    texts, codes, units, unit_sentiment=unit_sentiment, sentences=sentences)
                 sentiments = list(outs)
             else:
                 sentiments = list(self.sentiment.transform(texts, codes))

@@ -99,12 +99,20 @@ class ClauseSegmenter:
         pieces.append(Span(text[cursor:], span.start + cursor, span.end))
         return [p for p in pieces if p.text.strip()]
 
-    def transform(self, texts: Sequence[str]) -> list[list[Unit]]:
+    def sentences(self, texts: Sequence[str]) -> list[list[Span]]:
         if self._sentences is None:
             self._sentences = SentenceSplitter()
+        return self._sentences.split(texts)
+
+    def transform(self, texts: Sequence[str], sentences: Sequence[Sequence[Span]] | None = None) -> list[list[Unit]]:
+        """``sentences`` (from :meth:`sentences`) lets a caller that also scores sentences split them once."""
+        if sentences is None:
+            sentences = self.sentences(texts)
+        elif len(sentences) != len(texts):
+            raise ValueError("sentences must align with texts")
         out: list[list[Unit]] = []
-        for i, sentences in enumerate(self._sentences.split(texts)):
-            clauses = [Unit(i, p.text, p.start, p.end) for s in sentences for p in self._split_sentence(s)]
+        for i, spans in enumerate(sentences):
+            clauses = [Unit(i, p.text, p.start, p.end) for s in spans for p in self._split_sentence(s)]
             whole = [Unit(i, texts[i], 0, len(texts[i]), whole=True)]
             out.append(whole + clauses[: self.max_units] if len(clauses) > 1 else whole)
         return out

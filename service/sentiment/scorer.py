@@ -16,9 +16,8 @@ import numpy as np
 
 from service.schemas import SentenceSentiment, SentimentOut
 from service.sentiment.model import LABELS, SentimentModel
-from service.segmentation import SentenceSplitter
+from service.segmentation import SentenceSplitter, Span, Unit
 from service.sentiment.shared_pass import SharedPass
-from service.segmentation import Unit
 
 _DECIMALS = 6  # rounding makes outputs byte-identical across batch compositions
 
@@ -66,19 +65,21 @@ class SentimentScorer:
 
     def transform_with_units(
         self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None,
-        unit_sentiment: bool = True,
+        unit_sentiment: bool = True, sentences: Sequence[Sequence[Span]] | None = None,
     ) -> tuple[list[SentimentOut], list[SentenceSentiment] | None, np.ndarray | None]:
         """(comment sentiment, per flattened unit its sentiment, per flattened unit its raw theme vector).
 
         Unique strings only: a one-sentence comment is scored once for comment, sentence and unit.
         ``unit_sentiment=False`` (real-time analysis, which reports no per-theme sentiment) skips the
         sentiment head for clauses that are neither a comment nor a sentence: they only need vectors.
+        ``sentences``: the texts' sentence spans when the caller already split them (the pipeline does,
+        for the theme units too), so spaCy runs once per request.
         """
         if len(texts) != len(languages):
             raise ValueError("texts and languages must have the same length")
         if units is not None and self.shared is None:
             raise ValueError("theme units need a SharedPass")
-        spans = [s[: self.max_sentences] for s in self.splitter.split(texts)]
+        spans = [s[: self.max_sentences] for s in (sentences if sentences is not None else self.splitter.split(texts))]
         flat = [u for us in units for u in us] if units is not None else []
         unique: dict[str, int] = {}
         for text, sents in zip(texts, spans):
