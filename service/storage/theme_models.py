@@ -153,7 +153,7 @@ class FitRecord:
                 sub = model.canonical(h.sub) if h.sub is not None else None
                 stale = sub is not None and (sub == top or model.themes_[sub].parent != top)
                 if stale or (sub is None and top in split_tops):
-                    sub = model._sub_for(top, X[i])  # noqa: SLF001 - the model's assignment rule
+                    sub = model.sub_for(top, X[i])
                 out.append(UnitHit(top, sub, h.confidence))
             refreshed.append(out)
         model.units_, model.vectors_, model.unit_hits_ = list(self.units), X, refreshed

@@ -257,7 +257,8 @@ class ThemeModel:
             t = self.themes_[t].merged_into  # type: ignore[assignment]
         return t
 
-    def _sub_for(self, top: int, v: np.ndarray) -> int | None:
+    def sub_for(self, top: int, v: np.ndarray) -> int | None:
+        """The sub-theme of top-level theme ``top`` that vector ``v`` falls in, if any (the assignment rule)."""
         subs = [j for j, th in enumerate(self.themes_) if th.parent == top and th.merged_into is None]
         if not subs:
             return None
@@ -286,7 +287,7 @@ class ThemeModel:
             seen: dict[int, UnitHit] = {}
             for h in hits:
                 if h.theme not in seen:
-                    seen[h.theme] = UnitHit(h.theme, self._sub_for(h.theme, X[i]), h.confidence)
+                    seen[h.theme] = UnitHit(h.theme, self.sub_for(h.theme, X[i]), h.confidence)
             out[i] = list(seen.values())
         return out
 
