@@ -1,13 +1,16 @@
 """Calibrated combination of lingua's and the in-domain n-gram model's language probabilities.
 
-Why: lingua (general, web-trained) and the in-domain character n-gram model (reviews and
-comments, ``service/langid_model.py``) are each better in different places: lingua on
-out-of-domain words and Norwegian, the n-gram model on survey-style sv/da one-word answers.
-A fixed veto rule between them lost to plain lingua in several cells (issue #14). Instead, a
-small conditional logistic regression, fitted by ``training/fit_langid_combiner.py`` on a
-calibration split neither model trained on, scores every candidate language ``c`` as
+Why: lingua (general, web-trained), the in-domain character n-gram model (reviews and
+comments, ``service/langid_model.py``) and the word-frequency lexicon
+(``service/langid_lexicon.py``) are each better in different places: lingua on out-of-domain
+words, the n-gram model on survey-style sv/da/fi/en answers, the lexicon on whole words that
+Danish and Norwegian spell differently ("tak"/"takk", "mig"/"meg"). A fixed veto rule between
+them lost to plain lingua in several cells (issue #14). Instead, a small conditional logistic
+regression, fitted by ``training/fit_langid_combiner.py`` on a calibration split none of the
+models trained on, scores every candidate language ``c`` as
 
-    s_c = a_c(len) * log p_lingua(c) + b_c(len) * log p_ngram(c) + bias_c(len) + prior_c(len)
+    s_c = a_c(len) * log p_lingua(c) + b_c(len) * log p_ngram(c) + d_c(len) * log p_lexicon(c)
+          + bias_c(len) + prior_c(len)
 
 where ``len`` is the number of letters and every length-dependent weight is piecewise linear in
 log(letters) between fixed knots. ``prior_c`` is a decision prior for the distractor ('no'):
@@ -30,7 +33,8 @@ COMBINER_ARTEFACT = "combiner.json"
 CLASSES = ("sv", "da", "fi", "en", "no")
 KNOT_LETTERS = (2, 4, 8, 16, 32, 64, 128)
 LINGUA_FLOOR = 1e-4   # lingua gives exact zeros to languages its rules exclude
-NGRAM_FLOOR = -30.0   # n-gram log posteriors are over-confident; the fit scales them
+NGRAM_FLOOR = -30.0   # n-gram (and lexicon) log posteriors are over-confident; the fit scales them
+FEATURES = ("lingua", "ngram", "lexicon")
 
 
 def length_basis(letters: np.ndarray, knots: tuple[int, ...] = KNOT_LETTERS) -> np.ndarray:
@@ -46,18 +50,20 @@ def length_basis(letters: np.ndarray, knots: tuple[int, ...] = KNOT_LETTERS) -> 
     return basis
 
 
-def features(lingua: np.ndarray, ngram_logpost: np.ndarray) -> np.ndarray:
-    """(n, C, 2): log lingua probability renormalised over CLASSES, n-gram log posterior.
+def features(lingua: np.ndarray, ngram_logpost: np.ndarray, lexicon_logpost: np.ndarray) -> np.ndarray:
+    """(n, C, 3) in FEATURES order: log lingua probability renormalised over the classes, n-gram
+    log posterior, lexicon log posterior.
 
     Renormalising makes lingua's share independent of how many other candidates it scored."""
     p = np.maximum(lingua, 0.0)
     p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
-    return np.stack([np.log(np.maximum(p, LINGUA_FLOOR)), np.maximum(ngram_logpost, NGRAM_FLOOR)], axis=-1)
+    return np.stack([np.log(np.maximum(p, LINGUA_FLOOR)), np.maximum(ngram_logpost, NGRAM_FLOOR),
+                     np.maximum(lexicon_logpost, NGRAM_FLOOR)], axis=-1)
 
 
 @dataclass
 class Combiner:
-    """weights[c][f][k]: feature f (0 lingua, 1 n-gram) of class c at knot k; bias[c][k]; prior[c][k]."""
+    """weights[c][f][k]: feature f (FEATURES: lingua, n-gram, lexicon) of class c at knot k; bias[c][k]; prior[c][k]."""
 
     classes: list[str] = field(default_factory=lambda: list(CLASSES))
     knots: list[int] = field(default_factory=lambda: list(KNOT_LETTERS))
@@ -70,12 +76,11 @@ class Combiner:
     shared_words: list[str] = field(default_factory=list)
     fitted_on: dict = field(default_factory=dict)
 
-    def scores(self, lingua: np.ndarray, ngram_logpost: np.ndarray, letters: np.ndarray,
-               with_prior: bool = True) -> np.ndarray:
-        """(n, C) unnormalised log-scores; ``lingua``/``ngram_logpost`` columns follow ``classes``."""
-        X = features(lingua, ngram_logpost)
-        B = length_basis(letters, tuple(self.knots))
-        W = np.asarray(self.weights)   # (C, 2, K)
+    def scores(self, f: dict[str, np.ndarray], with_prior: bool = True) -> np.ndarray:
+        """(n, C) unnormalised log-scores from ``LanguageIdentifier.features`` (columns follow ``classes``)."""
+        X = features(f["lingua"], f["ngram"], f["lexicon"])
+        B = length_basis(f["letters"], tuple(self.knots))
+        W = np.asarray(self.weights)   # (C, F, K)
         s = np.einsum("ncf,cfk,nk->nc", X, W, B) + B @ np.asarray(self.bias).T
         if with_prior:
             s = s + B @ np.asarray(self.prior).T

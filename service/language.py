@@ -2,7 +2,7 @@
 
 Why not a general detector alone: on one- or two-word comments ("Bra", "Godt", "ok") lingua and
 langdetect are close to a coin flip between sv/da/no. The default ``ensemble`` backend combines
-two models' probabilities with a calibrated combiner (``service/langid_combiner.py``):
+three models' probabilities with a calibrated combiner (``service/langid_combiner.py``):
 
 * lingua over the configured languages + Norwegian (what the combiner weighs), and, for texts of
   at least ``distractor_min_letters`` letters, over every candidate including the other
@@ -11,7 +11,9 @@ two models' probabilities with a calibrated combiner (``service/langid_combiner.
   grows with every candidate language);
 * the in-domain character n-gram model (``service/langid_model.py``), which knows sv/da/fi/en
   review/comment text and Norwegian; where it is very sure on a long fi/en text, lingua over the
-  configured languages is skipped.
+  configured languages is skipped;
+* the word-frequency lexicon (``service/langid_lexicon.py``): whole words that Danish and
+  Norwegian (or Swedish) spell differently ("tak"/"takk", "mig"/"meg").
 
 Among sv/da/fi/en/no the combiner decides; a non-Nordic distractor (de, nl, …), which no
 held-out data can calibrate, is reported when lingua gives it at least
@@ -38,6 +40,7 @@ import numpy as np
 
 from service.config import DEFAULT_MODELS_DIR
 from service.langid_combiner import CLASSES, COMBINER_ARTEFACT, Combiner, load_combiner, one_word, subset
+from service.langid_lexicon import LEXICON_ARTEFACT, WordLexicon
 from service.langid_model import ARTEFACT, CharNgramLanguageModel
 
 DEFAULT_MODEL_DIR = DEFAULT_MODELS_DIR / "langid"
@@ -141,6 +144,7 @@ class LanguageIdentifier:
         self._lingua_screen = None  # every candidate, trigrams only (ensemble: other-distractor screen)
         self._langdetect_factory = None
         self._charngram: CharNgramLanguageModel | None = None
+        self._lexicon: WordLexicon | None = None
         self._combiner: Combiner | None = None
         self._classes: list[str] = []
         self._others: tuple[str, ...] = ()
@@ -196,6 +200,8 @@ class LanguageIdentifier:
             if missing:
                 raise ValueError(f"language model in {self.model_dir} was not trained for {missing}; "
                                  "retrain with training/train_langid.py")
+            self._lexicon = WordLexicon.load(self.model_dir)
+            self._digest += "+lexicon-" + hashlib.sha256((self.model_dir / LEXICON_ARTEFACT).read_bytes()).hexdigest()[:8]
             self._others = tuple(c for c in self.distractors if c not in _NORWEGIAN)
             self._lingua_core = self._build_lingua((*self.languages, *norwegian)) if self._others else self._lingua
             self._lingua_screen = self._lingua
@@ -245,7 +251,8 @@ class LanguageIdentifier:
     def features(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """What the combiner sees, per text: letters, lingua's probabilities over its classes
         (``lingua``; uniform where skipped) and over the other distractors (``others``; zero unless
-        screened in), and the n-gram model's log posterior (``ngram``). Shared with
+        screened in), the n-gram model's log posterior (``ngram``) and the word lexicon's
+        (``lexicon``). Shared with
         training/fit_langid_combiner.py, so the combiner is fitted on exactly this."""
         n, classes, others = len(texts), self._classes, self._others
         letters = np.array([count_letters(t) for t in texts], dtype=int)
@@ -284,7 +291,7 @@ class LanguageIdentifier:
                 if code in ocol:
                     other[i, ocol[code]] += cv.value
         return {"letters": letters, "lingua": lingua, "others": other, "ngram": ngram, "lingua_skipped": skip,
-                "words": [one_word(t) for t in texts]}
+                "lexicon": self._lexicon.log_posterior(texts, classes), "words": [one_word(t) for t in texts]}
 
     def _transform_ensemble(self, texts: list[str], hints: list[str | None]) -> list[LanguageResult]:
         if not texts:
@@ -298,7 +305,7 @@ class LanguageIdentifier:
         """Results from :meth:`features` and a combiner (training/fit_langid_combiner.py tunes on this)."""
         classes, n = self._classes, len(f["letters"])
         hints = [h if h in self.languages else None for h in (hints if hints is not None else [None] * n)]
-        scores = comb.scores(f["lingua"], f["ngram"], f["letters"], with_prior=False)
+        scores = comb.scores(f, with_prior=False)
         for i, hint in enumerate(hints):
             if hint in classes:
                 # The caller's expectation is a prior; it replaces the Norwegian decision prior,
@@ -309,8 +316,7 @@ class LanguageIdentifier:
         sure = (Combiner.softmax(scores) if n else scores).max(axis=1, initial=0.0)
         if self.norwegian_prior:
             unhinted = np.array([h not in classes for h in hints], dtype=bool)
-            prior = comb.scores(f["lingua"], f["ngram"], f["letters"], with_prior=True) - \
-                comb.scores(f["lingua"], f["ngram"], f["letters"], with_prior=False)
+            prior = comb.scores(f, with_prior=True) - comb.scores(f, with_prior=False)
             scores = scores + prior * unhinted[:, None]
         post = Combiner.softmax(scores) if n else scores
         order = np.argsort(-post, axis=1, kind="stable")[:, :5]

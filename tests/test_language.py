@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.langid_combiner import COMBINER_ARTEFACT, CLASSES, Combiner, length_basis, load_combiner
+from service.langid_combiner import COMBINER_ARTEFACT, CLASSES, FEATURES, Combiner, length_basis, load_combiner
+from service.langid_lexicon import LEXICON_ARTEFACT, WordLexicon, words_of
 from service.language import DEFAULT_MODEL_DIR, LanguageIdentifier, count_letters
 from training.data import DATA_DIR
 
@@ -155,14 +156,15 @@ def test_combiner_artefact_is_small_json_for_both_modes():
     for mode in payload:
         comb, digest = load_combiner(DEFAULT_MODEL_DIR, mode)
         assert comb.classes == list(CLASSES) and len(digest) == 8
-        assert np.asarray(comb.weights).shape == (len(CLASSES), 2, len(comb.knots))
+        assert np.asarray(comb.weights).shape == (len(CLASSES), len(FEATURES), len(comb.knots))
         assert "ok" in comb.shared_words and "bra" not in comb.shared_words
         assert comb.fitted_on["calibration_texts"] > 10000
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
     assert size < 25 * 2**20
-    with zipfile.ZipFile(DEFAULT_MODEL_DIR / "charngram_nb.npz") as z:  # npz: plain arrays, no pickle
-        assert all(name.endswith(".npy") for name in z.namelist())
-    np.load(DEFAULT_MODEL_DIR / "charngram_nb.npz", allow_pickle=False).close()
+    for name in ("charngram_nb.npz", LEXICON_ARTEFACT):
+        with zipfile.ZipFile(DEFAULT_MODEL_DIR / name) as z:  # npz: plain arrays, no pickle
+            assert all(member.endswith(".npy") for member in z.namelist())
+        np.load(DEFAULT_MODEL_DIR / name, allow_pickle=False).close()
 
 
 def test_low_memory_mode_uses_its_own_combiner():
@@ -180,10 +182,13 @@ def test_norwegian_prior_can_be_switched_off(ident):
 
 
 def test_combiner_scores_follow_their_formula():
-    comb = Combiner(weights=[[[1.0] * 7, [0.0] * 7]] * 5, bias=[[0.0] * 7] * 5, prior=[[0.0] * 7] * 5)
-    lingua = np.array([[0.6, 0.2, 0.1, 0.1, 0.0]])
-    s = comb.scores(lingua, np.zeros((1, 5)), np.array([10]))
+    comb = Combiner(weights=[[[1.0] * 7, [0.0] * 7, [0.0] * 7]] * 5, bias=[[0.0] * 7] * 5, prior=[[0.0] * 7] * 5)
+    f = {"lingua": np.array([[0.6, 0.2, 0.1, 0.1, 0.0]]), "ngram": np.zeros((1, 5)),
+         "lexicon": np.array([[-9.0, 0.0, -9.0, -9.0, -9.0]]), "letters": np.array([10])}
+    s = comb.scores(f)
     assert np.argmax(s) == 0 and np.allclose(Combiner.softmax(s).sum(), 1.0)
+    comb.weights = [[[1.0] * 7, [0.0] * 7, [1.0] * 7]] * 5  # the lexicon's evidence now outweighs lingua's
+    assert np.argmax(comb.scores(f)) == 1
     B = length_basis(np.array([1, 2, 3, 128, 1000]))
     assert np.allclose(B.sum(axis=1), 1.0) and B[0, 0] == 1.0 and B[-1, -1] == 1.0
 
@@ -215,10 +220,10 @@ def test_fit_weights_learns_to_trust_the_informative_model():
     informative = np.full((n, 5), -8.0)
     informative[np.arange(n), y] = 0.0
     noise = rng.dirichlet(np.ones(5), n)
-    f = {"lingua": noise, "ngram": informative, "letters": np.full(n, 10)}
+    f = {"lingua": noise, "ngram": informative, "lexicon": np.log(rng.dirichlet(np.ones(5), n)), "letters": np.full(n, 10)}
     W, b = fit_weights(f, y, np.full(n, 1.0 / n), 5)
     comb = Combiner(weights=W.tolist(), bias=b.tolist(), prior=np.zeros_like(b).tolist())
-    assert (comb.scores(f["lingua"], f["ngram"], f["letters"]).argmax(axis=1) == y).mean() > 0.95
+    assert (comb.scores(f).argmax(axis=1) == y).mean() > 0.95
 
 
 @pytest.mark.skipif(not HAVE_DATA, reason=f"training data not present at {DATA_DIR}")
@@ -254,3 +259,23 @@ def test_unknown_configured_language_fails_loudly():
         LanguageIdentifier(languages=("sv", "xx"))
     with pytest.raises(ValueError):
         LanguageIdentifier(languages=("sv", "de"), distractors=()).fit()
+
+
+def test_lexicon_words_and_evidence():
+    assert words_of("Tak for hjælpen, it’s 10/10!") == ["tak", "for", "hjælpen", "it's"]
+    lex = WordLexicon.load(DEFAULT_MODEL_DIR)
+    assert lex.classes == list(CLASSES) and len(lex.index) > 50000
+    post = lex.log_posterior(["meg", "mig", "takk", "fakturan", "xqzvw", ""], ["sv", "da", "no"])
+    assert post[0].argmax() == 2 and post[2].argmax() == 2  # Norwegian spellings
+    assert post[1, 2] < post[1, 1] - 3 and post[3].argmax() == 0
+    assert np.allclose(post[4], np.log(1 / 3)) and np.allclose(post[5], np.log(1 / 3))  # no listed word: no evidence
+
+
+def test_lexicon_roundtrips_and_is_rebuilt_from_wordfreq(tmp_path):
+    pytest.importorskip("wordfreq", reason="wordfreq (test extra) builds the lexicon")
+    from training.build_langid_lexicon import main as build
+
+    build(["--output-dir", str(tmp_path)])
+    rebuilt, shipped = WordLexicon.load(tmp_path), WordLexicon.load(DEFAULT_MODEL_DIR)
+    assert rebuilt.index == shipped.index and np.array_equal(rebuilt.log_freq, shipped.log_freq)
+    assert rebuilt.meta == shipped.meta

@@ -2,7 +2,8 @@
 
     python -m training.fit_langid_combiner [--output-dir models/langid]
 
-Run after ``training/train_langid.py`` (the combiner weighs that exact n-gram model). Data: the
+Run after ``training/train_langid.py`` and ``training/build_langid_lexicon.py`` (the combiner
+weighs that exact n-gram model and lexicon). Data: the
 'calib' part of the public per-language sets and the 'dev' split of the review/comment sets
 (training/langid_data.py), as single words, word pairs and sentences — none of it seen by the
 n-gram model, none of it used by ``training/eval_langid.py``. For each lingua mode ('high'
@@ -10,7 +11,8 @@ accuracy, 'low' memory) it fits, by L-BFGS on a weighted cross-entropy (every la
 cell of every set weighs the same):
 
 1. per class and length knot: a weight on lingua's log probability, one on the n-gram log
-   posterior and a bias (a conditional logistic regression, ~100 numbers);
+   posterior, one on the word lexicon's log posterior and a bias (a conditional logistic
+   regression, ~140 numbers);
 2. ``shared_words``: words at least 1 per 10,000 tokens frequent in the training text of two or
    more configured languages, within 5x of each other ("ok", "super", "service", "nej"): a
    one-word answer that is one of them is 'und' unless the caller hints;
@@ -90,7 +92,7 @@ def kept_out(codes: np.ndarray, mask: np.ndarray, configured: tuple[str, ...]) -
 
 
 def fit_weights(f: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    X = features(f["lingua"], f["ngram"])             # (n, C, 2)
+    X = features(f["lingua"], f["ngram"], f["lexicon"])  # (n, C, F)
     B = length_basis(f["letters"])                    # (n, K)
     C, F, K = n_classes, X.shape[2], B.shape[1]
     rows = np.arange(len(y))
