@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A stored timestamp in a response: the database keeps naive UTC, the API says so ("...Z"), because the
+# schema's date-time format (RFC 3339) requires an offset (the fuzzer flagged the naive form).
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+# Upper bound of every paging offset: far beyond any stored row count, and within the 64-bit integers
+# SQLite and PostgreSQL bind (a larger one raised OverflowError: a 500 found by the fuzzer).
+MAX_OFFSET = 10**12
 
 
 class CommentMetadata(BaseModel):

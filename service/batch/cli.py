@@ -12,8 +12,12 @@ import argparse
 import csv
 import json
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -25,8 +29,10 @@ from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.runner import run_job
 from service.batch.writers import write_output
 from service.config import Settings, get_settings
+from service.logsafe import describe_error
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository, make_engine
+from service.storage.faults import storage_fault
 from service.storage.models import Dataset, Job
 
 
@@ -59,6 +65,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--restart", action="store_true", help="discard saved progress and start over")
     p.add_argument("--keep-state", action="store_true", help="keep the state database after success")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ray = p.add_argument_group("Ray (--engine ray: the same scoring mapped over blocks on a Ray cluster; Parquet out)")
+    ray.add_argument("--engine", choices=["local", "ray"], default="local",
+                     help="local (this process, default) or ray (service/batch/ray_runner.py)")
+    ray.add_argument("--address", default="local",
+                     help="ray: 'local' (start Ray on this machine), 'auto' (the cluster this node is in) or an address")
+    ray.add_argument("--workers", type=int, help="ray: scoring actors (default: the cluster's CPUs // --worker-threads)")
+    ray.add_argument("--worker-threads", type=int, default=1, help="ray: CPU threads per worker (default 1)")
+    ray.add_argument("--block-rows", type=int, default=2000, help="ray: rows per block (the unit of retry; default 2000)")
     p.set_defaults(func=run_score)
 
 
@@ -127,7 +141,8 @@ def _write_errors(repo: Repository, job_id: str, path: Path) -> None:
 
 def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None,
               settings: Settings | None = None, timings: dict[str, float] | None = None) -> int:
-    """Exit status: 0 done (bad rows are reported, not fatal), 1 job failed, 2 unusable input, 130 interrupted.
+    """Exit status: 0 done (bad rows are reported, not fatal), 1 job failed, 2 unusable input, 3 storage fault
+    (full or read-only disk; resumable), 130 interrupted (Ctrl-C or SIGTERM; resumable).
 
     ``timings`` (if given) receives seconds per phase: read, load_models, score, themes_report, write.
     """
@@ -151,16 +166,49 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
         return 2
     mapping = ColumnMapping(text=args.text_col, id=args.id_col, language=args.language_col,
                             metadata=parse_metadata_spec(args.meta))
-    state = args.state or Path(f"{args.output}.tpstate.db")
-    lock = _lock(Path(f"{state}.lock"))
-    if lock is None:
-        _say(f"error: another 'touchpoints score' is writing {args.output} (lock {state}.lock); wait for it")
-        return 2
+    ray = getattr(args, "engine", "local") == "ray"
+    state = args.state or Path(f"{args.output}.{'tpray' if ray else 'tpstate.db'}")
     try:
-        return _score_locked(args, pipeline, settings, timings, state, fmt_in, fmt_out, mapping)
+        with _sigterm_as_interrupt():
+            lock = _lock(Path(f"{state}.lock"))
+            if lock is None:
+                _say(f"error: another 'touchpoints score' is writing {args.output} (lock {state}.lock); wait for it")
+                return 2
+            try:
+                if ray:
+                    from service.batch import ray_runner  # noqa: PLC0415 - Ray is imported only when chosen
+
+                    return ray_runner.run(args, settings, timings, state, fmt_in, fmt_out, mapping, _say, _progress)
+                return _score_locked(args, pipeline, settings, timings, state, fmt_in, fmt_out, mapping)
+            finally:
+                Path(f"{state}.lock").unlink(missing_ok=True)
+                lock.close()
+    except KeyboardInterrupt:  # outside scoring, which handles its own (reading restarts, writing is redone)
+        _say("\ninterrupted; run the same command to resume")
+        return 130
+    except Exception as exc:
+        if (fault := storage_fault(exc)) is None:
+            raise
+        _say(f"error: {fault.what} ({describe_error(exc)}); every chunk scored so far is kept in {state}: "
+             "free space (or make the output folder writable) and run the same command to resume")
+        return 3
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a container stop) stops a run like Ctrl-C: the lease is released, exit 130, resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
     finally:
-        Path(f"{state}.lock").unlink(missing_ok=True)
-        lock.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _lock(path: Path) -> IO[bytes] | None:

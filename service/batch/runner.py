@@ -21,6 +21,7 @@ from service.config import Settings
 from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository
+from service.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def run_job(
         repo.save_themes(job_id, report.model_dump(mode="json"))
         message = report.note
     except Exception as exc:  # the scored rows stand; only the report is missing
+        if storage_fault(exc) is not None:  # the disk, not the report: the job is retried whole (see JobWorker)
+            raise
         log_exception(log, "job %s: themes report failed", job_id)
         message = f"all rows scored; themes report failed: {exc}"
     if timings is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from service.schemas import UtcDatetime
 
 JobStatus = Literal["pending", "running", "completed", "failed"]
 
@@ -20,7 +21,7 @@ class DatasetOut(BaseModel):
     mapping: dict[str, Any] = Field(description="Resolved columns for text, id, language hint and metadata.")
     redacted: int | None = Field(default=None, description="PII spans replaced by placeholders before the rows "
                                  "were stored (the text column; every cell of unparseable rows); None = not redacted.")
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class JobCreate(BaseModel):
@@ -44,9 +45,9 @@ class JobOut(BaseModel):
     redacted: int | None = Field(default=None, description="PII spans its dataset had replaced at upload; "
                                  "None = uploaded without redaction.")
     models: dict[str, str] = Field(default_factory=dict)
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
     links: dict[str, str]
 
 

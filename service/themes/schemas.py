@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.schemas import CommentIn, LanguageOut, ThemeOut
+from service.schemas import CommentIn, LanguageOut, ThemeOut, UtcDatetime
 from service.themes.report import ThemeReport
 
 class CommentError(BaseModel):
@@ -79,7 +78,7 @@ class ModelTheme(BaseModel):
 
 class ModelInfo(BaseModel):
     model_id: str
-    created_at: datetime
+    created_at: UtcDatetime
     model_version: str
     n_comments: int
 
