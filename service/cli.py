@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     from service.batch.cli import add_parser as add_score_parser  # noqa: PLC0415
 
     add_score_parser(sub)
+    from service.auth.cli import add_parser as add_keys_parser  # noqa: PLC0415
+
+    add_keys_parser(sub)
     return parser
 
 

@@ -7,12 +7,13 @@ the tests share one source of truth.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent  # the source checkout (editable install); site-packages when installed
@@ -85,6 +86,29 @@ class Settings(BaseSettings):
         "card numbers and personal identity numbers with placeholders before anything is analysed or stored.",
     )
 
+    # --- API keys, tenants, rate limits, CORS (README: API keys and tenants) ------------------
+    auth_required: bool = Field(
+        default=False,
+        description="Require an API key (`touchpoints keys create`) on every API route and a sign-in for /app; "
+        "each key's tenant sees only its own datasets, jobs and theme models. Off: everything is tenant 'default'.",
+    )
+    rate_limit_per_minute: float = Field(
+        default=600.0, ge=0.0,
+        description="Requests per minute per API key (token bucket, per process: N workers allow N times this); "
+        "0 = no limit. Only with auth_required.",
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may send at once before the rate applies.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Browser origins allowed to call the API cross-origin (comma-separated, e.g. "
+        "https://dash.example.com); empty = no CORS headers at all.",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web app's sign-in cookie; unset = a random secret generated once and kept in the database.",
+    )
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60, description="A web app sign-in lasts this long.")
+
     # --- persistence -----------------------------------------------------------------
     database_url: str = Field(
         default="sqlite:///./touchpoints.db",
@@ -124,6 +148,17 @@ class Settings(BaseSettings):
     themes_max_cluster_units: int = Field(
         default=4000, ge=100, description="Clustering fits at most this many vectors per step (bounded memory); the rest are assigned."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """``TOUCHPOINTS_CORS_ORIGINS=https://a.example,https://b.example`` (a JSON list works too)."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
 
     @property
     def sentiment_path(self) -> Path:

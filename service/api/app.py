@@ -6,18 +6,19 @@ import logging
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service import __version__
 from service.api.body_guard import BodyGuard
 from service.api.errors import install_error_handlers
 from service.api.request_id import RequestIdMiddleware
-from service.api import database, routes_comments, routes_jobs, routes_themes
+from service.api import auth, database, routes_comments, routes_jobs, routes_themes
 from service.config import Settings, get_settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import HealthOut, ReadyOut
-from service.webapp import routes as webapp
+from service.webapp import routes as webapp, signin
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
         database.open_database(app, then=[webapp.start_webapp])
         yield
         webapp.stop_webapp(app)
+        auth.stop_auth(app)
         routes_themes.stop_store(app)
         routes_jobs.stop_jobs(app)
 
@@ -48,7 +50,12 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     install_error_handlers(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes,
                        max_upload_bytes=settings.max_upload_bytes + 64 * 1024)  # + multipart framing
-    app.add_middleware(RequestIdMiddleware)  # added last = outermost: ids on every response
+    app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:  # outermost: preflights answered before auth, and 401/429 readable by the page
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+                           expose_headers=["Retry-After", "X-Request-ID", "WWW-Authenticate"], max_age=600)
 
     @app.get("/healthz", response_model=HealthOut, tags=["ops"], summary="Process is up")
     def healthz() -> HealthOut:
@@ -66,9 +73,12 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
         body = ReadyOut(ready=not not_ready, components=components, not_ready=not_ready)
         return JSONResponse(body.model_dump(), status_code=503 if not_ready else 200)
 
-    app.include_router(routes_comments.router)
-    app.include_router(routes_themes.router)
-    app.include_router(routes_jobs.router)
-    app.include_router(webapp.router)  # the CX review web app at /app
+    keyed = [Depends(auth.current_tenant)]  # every API route needs a key when settings.auth_required
+    app.include_router(routes_comments.router, dependencies=keyed)
+    app.include_router(routes_themes.router, dependencies=keyed)
+    app.include_router(routes_jobs.router, dependencies=keyed)
+    app.include_router(signin.router)  # /app/sign-in, before the pages that need it
+    app.include_router(webapp.router, dependencies=[Depends(auth.page_tenant)])  # the CX review web app at /app
+    signin.install_redirect(app)
     webapp.mount_static(app)
     return app

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from service.api import routes_jobs, routes_themes
+from service.api import auth, routes_jobs, routes_themes
 from service.logsafe import describe_error
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ _LOCK = threading.Lock()
 
 
 def open_database(app: FastAPI, then: Sequence[Callable[[FastAPI], None]] = ()) -> str | None:
-    """Open what is not open yet (the job runtime, the theme-model store), then run each of ``then``
+    """Open what is not open yet (the job runtime, the theme-model store, the API keys), then run each of ``then``
     once (starters that need them; kept for a later call when opening fails now). None if all is
     open, else why not."""
     with _LOCK:
@@ -35,6 +35,8 @@ def open_database(app: FastAPI, then: Sequence[Callable[[FastAPI], None]] = ()) 
                 routes_jobs.start_jobs(app)
             if getattr(app.state, "theme_models", None) is None:
                 routes_themes.start_store(app)
+            if getattr(app.state, "auth", None) is None:
+                auth.start_auth(app)
             while pending:
                 pending[0](app)
                 pending.pop(0)

@@ -12,17 +12,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logsafe import log_exception
-from service.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """Raise from a route to answer ``status`` with a machine-readable ``error`` and a reason."""
+    """Raise from a route to answer ``status`` with a machine-readable ``error``, a reason and optional
+    headers (``WWW-Authenticate`` on a 401, ``Retry-After`` on a 429)."""
 
-    def __init__(self, status: int, error: str, detail: object) -> None:
+    def __init__(self, status: int, error: str, detail: object, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {error}")
-        self.status, self.error, self.detail = status, error, detail
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers
 
 
 def _rid(request: Request) -> str | None:
@@ -36,7 +36,7 @@ def _body(request: Request, error: str, detail: object) -> dict:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(request, exc.error, exc.detail), status_code=exc.status)
+        return JSONResponse(_body(request, exc.error, exc.detail), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,13 +82,6 @@ class UnhandledErrors:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             rid = (scope.get("state") or {}).get("request_id")
-            if (fault := storage_fault(exc)) is not None:  # a full or read-only disk: the caller may retry later
-                log_exception(log, "storage fault %s (request %s)", fault.kind, rid, exc=exc, level=logging.WARNING)
-                if not started:
-                    body = {"error": fault.code, "detail": fault.reason, "request_id": rid}
-                    await JSONResponse(body, status_code=fault.status, headers={"Retry-After": "60"})(
-                        scope, receive, send)
-                return
             log_exception(log, "unhandled error (request %s)", rid, exc=exc)
             if not started:
                 body = {"error": "internal_error", "detail": "unexpected server error; see logs", "request_id": rid}

@@ -3,6 +3,9 @@
 Uploads are bounded here (``settings.max_upload_bytes``; the body guard lets multipart through),
 parsed completely and stored before the answer, so an accepted upload survives a restart. The
 scoring itself runs in the service's background :class:`JobWorker`.
+
+Each route gets the repository scoped to the caller's tenant (``tenant_repo``): another tenant's
+dataset or job answers 404 exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from pydantic import ValidationError
@@ -23,6 +26,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message, Receive
 
+from service.api.auth import current_tenant
 from service.api.errors import ApiError
 from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
 from service.batch.formats import MalformedFile, UnsupportedFormat, detect_format
@@ -33,7 +37,7 @@ from service.batch.schemas import DatasetOut, JobCreate, JobErrorsOut, JobOut, R
 from service.batch.worker import JobWorker
 from service.batch.writers import write_output
 from service.config import Settings
-from service.schemas import MAX_OFFSET, ErrorResponse
+from service.schemas import ErrorResponse
 from service.storage import Repository, make_engine
 from service.storage.models import Dataset, Job
 
@@ -74,6 +78,11 @@ def _rt(request: Request) -> JobsRuntime:
     if rt is None:
         raise ApiError(503, "jobs_unavailable", "the job service is not running")
     return rt
+
+
+def tenant_repo(request: Request, tenant: str = Depends(current_tenant)) -> Repository:
+    """The job repository as the caller's tenant sees it (a FastAPI dependency)."""
+    return _rt(request).repo.for_tenant(tenant)
 
 
 # -- upload ------------------------------------------------------------------------------
@@ -166,9 +175,8 @@ def _reject_n_themes(form: FormData) -> None:
                        "(tune TOUCHPOINTS_THEMES_DISCOVERY_COHESION), and themes can be merged or split afterwards")
 
 
-async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, FormData]:
+async def _upload(request: Request, repo: Repository, with_job: bool = False) -> tuple[Dataset, FormData]:
     settings: Settings = request.app.state.settings
-    rt = _rt(request)
     form = await _read_form(request, settings)
     try:
         upload = form.get("file")
@@ -176,7 +184,7 @@ async def _upload(request: Request, with_job: bool = False) -> tuple[Dataset, Fo
             raise ApiError(422, "invalid_request", "multipart field 'file' (the dataset) is required")
         if with_job:
             _reject_n_themes(form)  # before storing anything
-        return await run_in_threadpool(_ingest, rt.repo, settings, upload, form), form
+        return await run_in_threadpool(_ingest, repo, settings, upload, form), form
     finally:
         await form.close()
 
@@ -214,15 +222,14 @@ def _job_out(job: Job) -> JobOut:
     )
 
 
-def _create_job(request: Request, dataset_id: str) -> JobOut:
-    rt = _rt(request)
-    ds = rt.repo.get_dataset(dataset_id)
+def _create_job(request: Request, repo: Repository, dataset_id: str) -> JobOut:
+    ds = repo.get_dataset(dataset_id)
     redacted = _redacted(ds) if ds is not None else None
     try:
-        job = rt.repo.create_job(dataset_id, {} if redacted is None else {"redacted": redacted})
+        job = repo.create_job(dataset_id, {} if redacted is None else {"redacted": redacted})
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
-    rt.worker.wake()
+    _rt(request).worker.wake()
     return _job_out(job)
 
 
@@ -235,14 +242,14 @@ _UPLOAD_DOC = ("multipart/form-data: `file` (.csv .tsv .jsonl .parquet .xlsx), o
 
 @router.post("/datasets", status_code=201, response_model=DatasetOut, responses=_ERRORS,
              summary="Upload a comments file as a dataset", description=_UPLOAD_DOC)
-async def upload_dataset(request: Request) -> DatasetOut:
-    ds, _ = await _upload(request)
+async def upload_dataset(request: Request, repo: Repository = Depends(tenant_repo)) -> DatasetOut:
+    ds, _ = await _upload(request, repo)
     return _dataset_out(ds)
 
 
 @router.get("/datasets/{dataset_id}", response_model=DatasetOut, responses=_ERRORS, summary="A dataset")
-def get_dataset(dataset_id: str, request: Request) -> DatasetOut:
-    ds = _rt(request).repo.get_dataset(dataset_id)
+def get_dataset(dataset_id: str, repo: Repository = Depends(tenant_repo)) -> DatasetOut:
+    ds = repo.get_dataset(dataset_id)
     if ds is None or ds.status != "ready":
         raise ApiError(404, "not_found", f"no dataset {dataset_id}")
     return _dataset_out(ds)
@@ -250,8 +257,7 @@ def get_dataset(dataset_id: str, request: Request) -> DatasetOut:
 
 @router.delete("/datasets/{dataset_id}", status_code=204, responses=_ERRORS,
                summary="Delete a dataset with its jobs, results and reports")
-def delete_dataset(dataset_id: str, request: Request) -> Response:
-    repo = _rt(request).repo
+def delete_dataset(dataset_id: str, repo: Repository = Depends(tenant_repo)) -> Response:
     if repo.get_dataset(dataset_id) is None:
         raise ApiError(404, "not_found", f"no dataset {dataset_id}")
     active = [j.id for j in repo.jobs_of_dataset(dataset_id) if j.status in ("pending", "running")]
@@ -263,28 +269,28 @@ def delete_dataset(dataset_id: str, request: Request) -> Response:
 
 @router.post("/jobs", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Score an uploaded dataset asynchronously")
-def create_job(body: JobCreate, request: Request) -> JobOut:
-    return _create_job(request, body.dataset_id)
+def create_job(body: JobCreate, request: Request, repo: Repository = Depends(tenant_repo)) -> JobOut:
+    return _create_job(request, repo, body.dataset_id)
 
 
 @router.post("/jobs/upload", status_code=202, response_model=JobOut, responses=_ERRORS,
              summary="Upload a file and start scoring it in one call",
              description=_UPLOAD_DOC)
-async def upload_and_create_job(request: Request) -> JobOut:
-    ds, form = await _upload(request, with_job=True)
-    return _create_job(request, ds.id)
+async def upload_and_create_job(request: Request, repo: Repository = Depends(tenant_repo)) -> JobOut:
+    ds, form = await _upload(request, repo, with_job=True)
+    return _create_job(request, repo, ds.id)
 
 
-def _job(request: Request, job_id: str) -> Job:
-    job = _rt(request).repo.get_job(job_id)
+def _job(repo: Repository, job_id: str) -> Job:
+    job = repo.get_job(job_id)
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=_ERRORS, summary="Job status and progress")
-def get_job(job_id: str, request: Request) -> JobOut:
-    return _job_out(_job(request, job_id))
+def get_job(job_id: str, repo: Repository = Depends(tenant_repo)) -> JobOut:
+    return _job_out(_job(repo, job_id))
 
 
 @router.get("/jobs/{job_id}/results", responses={**_ERRORS, 200: {"content": {m: {} for m in _MEDIA.values()}}},
@@ -293,12 +299,12 @@ def job_results(
     job_id: str, request: Request,
     format: Literal["csv", "tsv", "jsonl", "parquet", "xlsx"] = Query("csv"),  # noqa: A002 - public name
     partial: bool = Query(False, description="Allow downloading a running job's rows so far."),
+    repo: Repository = Depends(tenant_repo),
 ) -> FileResponse:
-    job = _job(request, job_id)
+    job = _job(repo, job_id)
     if job.status in ("pending", "running") and not partial:
         raise ApiError(409, "job_not_finished",
                        f"job is {job.status} ({job.rows_done}/{job.total_rows}); retry later or pass partial=true")
-    repo = _rt(request).repo
     ds = repo.get_dataset(job.dataset_id)
     settings: Settings = request.app.state.settings
     fd, name = tempfile.mkstemp(suffix=f".{format}", dir=settings.upload_dir)
@@ -312,20 +318,20 @@ def job_results(
 
 @router.get("/jobs/{job_id}/errors", response_model=JobErrorsOut, responses=_ERRORS,
             summary="Rows rejected (empty text, broken encoding, over-long, unparseable), with reasons")
-def job_errors(job_id: str, request: Request, offset: int = Query(0, ge=0, le=MAX_OFFSET),
-               limit: int = Query(1000, ge=1, le=10_000)) -> JobErrorsOut:
-    job = _job(request, job_id)
-    errors = _rt(request).repo.errors(job_id, offset, limit)
+def job_errors(job_id: str, offset: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10_000),
+               repo: Repository = Depends(tenant_repo)) -> JobErrorsOut:
+    job = _job(repo, job_id)
+    errors = repo.errors(job_id, offset, limit)
     return JobErrorsOut(job_id=job_id, total=job.n_errors, offset=offset, errors=[RowError(**e) for e in errors])
 
 
 @router.get("/jobs/{job_id}/themes", responses={**_ERRORS, 200: {"content": {"application/json": {}, "text/csv": {},
                                                                        "text/html": {}}}},
             summary="Themes report of a finished job (JSON, CSV, or an HTML summary with charts)")
-def job_themes(job_id: str, request: Request,
-               format: Literal["json", "csv", "html"] = Query("json")) -> Any:  # noqa: A002
-    job = _job(request, job_id)
-    report = _rt(request).repo.get_themes(job_id)
+def job_themes(job_id: str, format: Literal["json", "csv", "html"] = Query("json"),  # noqa: A002
+               repo: Repository = Depends(tenant_repo)) -> Any:
+    job = _job(repo, job_id)
+    report = repo.get_themes(job_id)
     if report is None:
         raise ApiError(409, "themes_not_ready", f"job is {job.status}; the themes report is built when it completes")
     try:

@@ -16,15 +16,16 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
+from service.api.auth import current_tenant
 from service.api.comment_checks import ON_INVALID, REDACT, OnInvalid, check_and_analyze_with_inputs
 from service.api.errors import ApiError
 from service.config import Settings
 from service.pipeline import AnalysisPipeline
-from service.schemas import MAX_OFFSET, CommentIn, ErrorResponse
+from service.schemas import CommentIn, ErrorResponse
 from service.storage import make_engine
 from service.storage.theme_models import FitRecord, StoredThemeModel, ThemeModelStore
 from service.themes import ThemeComponents, ThemeModel, build_report, theme_outs
@@ -62,11 +63,12 @@ def theme_pipeline(request: Request) -> AnalysisPipeline:
     return pipeline
 
 
-def theme_store(request: Request) -> ThemeModelStore:
+def theme_store(request: Request, tenant: Annotated[str, Depends(current_tenant)]) -> ThemeModelStore:
+    """The store as the caller's tenant sees it: another tenant's model is missing (404)."""
     store: ThemeModelStore | None = getattr(request.app.state, "theme_models", None)
     if store is None:
         raise ApiError(503, "theme_store_unavailable", "the theme model store is not open")
-    return store
+    return store.for_tenant(tenant)
 
 
 def _components(pipeline: AnalysisPipeline) -> ThemeComponents:
@@ -207,7 +209,7 @@ def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INV
 
 @router.get("/v2/themes/models", response_model=ModelListOut, responses=_ERRORS,
             summary="Stored theme models, newest first")
-def list_models(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+def list_models(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
                 store: ThemeModelStore = Depends(theme_store)) -> ModelListOut:
     return ModelListOut(models=[ModelInfo(model_id=m.id, created_at=m.created_at, model_version=m.model_version,
                                           n_comments=m.n_comments) for m in store.list(limit, offset)])

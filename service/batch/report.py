@@ -162,7 +162,7 @@ def build_report(repo: Repository, job: Job, dataset: Dataset, settings: Setting
 
         model, assigned = _fit_assign(dump, sample, components, heartbeat)
         themes = _theme_report(model, dump, assigned, components.version)
-        store = ThemeModelStore(repo.engine)
+        store = ThemeModelStore(repo.engine, tenant=job.tenant)  # the job's model is the job's tenant's
         _forget_model(repo, store, job.id)  # a report built again (job re-run) replaces its model
         model_id = store.save(model, themes)  # no FitRecord: the job's stored rows are the record
         themes.model_id = model_id

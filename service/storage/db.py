@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 
 from service.storage.models import Base
+from service.storage.upgrade import add_missing_columns
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine and the tables (idempotent).
+    """Create the engine and the tables (idempotent; a database from an earlier version gains its new columns).
 
     SQLite: WAL lets the API read while the worker thread writes, and a busy timeout turns
     writer contention into waiting instead of "database is locked" errors. ``hide_parameters``: a
@@ -28,4 +29,5 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     Base.metadata.create_all(engine)
+    add_missing_columns(engine, Base.metadata)
     return engine

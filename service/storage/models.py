@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x tables for datasets, jobs, results and themes reports.
+"""SQLAlchemy 2.x tables for datasets, jobs, results, themes reports, theme models and API keys.
 
 Portable column types only (no SQLite- or PostgreSQL-specific SQL), so the same code runs on
 the embedded SQLite default and on a ``postgresql://`` URL. JSON payloads are stored as text
@@ -12,6 +12,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+DEFAULT_TENANT = "default"  # the owner of everything when API keys are off, and of data from before tenancy
+
+
+def tenant_column() -> Mapped[str]:
+    """The owning tenant. ``server_default`` lets :func:`service.storage.upgrade.add_missing_columns` add it
+    to a table made before tenancy, its existing rows becoming the default tenant's."""
+    return mapped_column(String(64), default=DEFAULT_TENANT, server_default=DEFAULT_TENANT, index=True)
 
 
 def utcnow() -> datetime:
@@ -38,6 +47,7 @@ class Dataset(Base):
     mapping_json: Mapped[str] = mapped_column(Text, default="{}")
     fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    tenant: Mapped[str] = tenant_column()
 
 
 class DatasetRow(Base):
@@ -72,6 +82,7 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    tenant: Mapped[str] = tenant_column()  # the dataset's
 
 
 class JobResult(Base):
@@ -135,6 +146,7 @@ class ThemeModelRow(Base):
     meta_json: Mapped[str] = mapped_column(Text)
     arrays: Mapped[bytes] = mapped_column(LargeBinary)
     report_json: Mapped[str] = mapped_column(Text)
+    tenant: Mapped[str] = tenant_column()
 
 
 class JobRowTheme(Base):
@@ -164,3 +176,29 @@ class JobRowTheme(Base):
     mention_sentiment: Mapped[str | None] = mapped_column(String(8), nullable=True)  # the carrying clauses'
     spans_json: Mapped[str] = mapped_column(Text, default="[]")  # [[start, end], ...] of the carrying clauses
     search_text: Mapped[str] = mapped_column(Text)
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored (the key is shown once, at creation) and a short prefix to
+    recognise it in listings. A revoked key stays listed, with ``revoked_at``, and never authenticates again."""
+
+    __tablename__ = "tp_api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the whole key
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AppSecret(Base):
+    """Secrets the service generates for itself once and shares across its processes (the sign-in cookie key)."""
+
+    __tablename__ = "tp_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+

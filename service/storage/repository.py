@@ -4,6 +4,12 @@ Exactly-once scoring rests on :meth:`Repository.save_chunk`: a chunk's result ro
 job's cursor (``rows_done``) are committed in one transaction, and only if the caller still
 holds the job's lease and the cursor is where it expected. A crash before the commit loses
 the chunk's work (it is redone on resume); a crash after it loses nothing.
+
+Tenancy: a dataset belongs to a tenant, and its jobs (with their results, errors and reports) to the
+same one. A repository made for a tenant (:meth:`Repository.for_tenant`, what the API routes and the
+web app get) creates that tenant's datasets and answers another tenant's dataset or job as missing;
+the unscoped one (``tenant=None``) is the service's own workers' and the batch CLI's. Reads by a job
+id (results, errors, reports) follow a ``get_job`` that checked it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.storage.models import (
-    Dataset, DatasetRow, Job, JobResult, JobRowTheme, JobUnits, ThemeModelRow, ThemesReportRow, utcnow,
+    DEFAULT_TENANT, Dataset, DatasetRow, Job, JobResult, JobRowTheme, JobUnits, ThemeModelRow, ThemesReportRow, utcnow,
 )
 
 ACTIVE = ("pending", "running")
@@ -87,8 +93,16 @@ _RESULT_FIELDS = (
 
 
 class Repository:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str | None = None) -> None:
         self.engine = engine
+        self.tenant = tenant  # None: every tenant's datasets and jobs, new ones the default tenant's
+
+    def for_tenant(self, tenant: str) -> "Repository":
+        """The same database seen by one tenant (shares the engine)."""
+        return Repository(self.engine, tenant)
+
+    def _mine(self, owner: str) -> bool:
+        return self.tenant is None or owner == self.tenant
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -96,7 +110,7 @@ class Repository:
     # -- datasets -----------------------------------------------------------------------
     def create_dataset(self, name: str, fmt: str, mapping: dict[str, Any], fingerprint: str | None = None) -> Dataset:
         ds = Dataset(id=new_id(), name=name[:500], format=fmt, status="ingesting",
-                     mapping_json=dumps(mapping), fingerprint=fingerprint)
+                     mapping_json=dumps(mapping), fingerprint=fingerprint, tenant=self.tenant or DEFAULT_TENANT)
         with self._session() as s, s.begin():
             s.add(ds)
         return ds
@@ -118,14 +132,18 @@ class Repository:
 
     def get_dataset(self, dataset_id: str) -> Dataset | None:
         with self._session() as s:
-            return s.get(Dataset, dataset_id)
+            ds = s.get(Dataset, dataset_id)
+        return ds if ds is not None and self._mine(ds.tenant) else None
 
     def all_datasets(self) -> list[Dataset]:
+        q = select(Dataset).order_by(Dataset.created_at)
         with self._session() as s:
-            return list(s.scalars(select(Dataset).order_by(Dataset.created_at)))
+            return list(s.scalars(q if self.tenant is None else q.where(Dataset.tenant == self.tenant)))
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Delete a dataset and everything derived from it (explicitly: SQLite may lack FK cascades)."""
+        if self.tenant is not None and self.get_dataset(dataset_id) is None:
+            return  # another tenant's: as if missing
         with self._session() as s, s.begin():
             job_ids = list(s.scalars(select(Job.id).where(Job.dataset_id == dataset_id)))
             if job_ids:
@@ -162,29 +180,34 @@ class Repository:
 
     # -- jobs ---------------------------------------------------------------------------
     def create_job(self, dataset_id: str, options: dict[str, Any] | None = None) -> Job:
+        """A pending job on a ready dataset; it belongs to the dataset's tenant."""
         with self._session() as s, s.begin():
             ds = s.get(Dataset, dataset_id)
-            if ds is None or ds.status != "ready":
+            if ds is None or ds.status != "ready" or not self._mine(ds.tenant):
                 raise LookupError(f"dataset {dataset_id} does not exist or is not fully ingested")
             job = Job(id=new_id(), dataset_id=dataset_id, status="pending", total_rows=ds.n_rows,
-                      options_json=dumps(options or {}))
+                      options_json=dumps(options or {}), tenant=ds.tenant)
             s.add(job)
         return job
 
     def get_job(self, job_id: str) -> Job | None:
         with self._session() as s:
-            return s.get(Job, job_id)
+            job = s.get(Job, job_id)
+        return job if job is not None and self._mine(job.tenant) else None
 
     def list_jobs(self, limit: int = 100, offset: int = 0) -> list[tuple[Job, str]]:
         """Newest first, each with its dataset's name."""
+        q = select(Job, Dataset.name).join(Dataset, Dataset.id == Job.dataset_id)
+        if self.tenant is not None:
+            q = q.where(Job.tenant == self.tenant)
         with self._session() as s:
-            rows = s.execute(select(Job, Dataset.name).join(Dataset, Dataset.id == Job.dataset_id)
-                             .order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)).all()
+            rows = s.execute(q.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)).all()
         return [(job, name) for job, name in rows]
 
     def count_jobs(self) -> int:
+        q = select(func.count()).select_from(Job)
         with self._session() as s:
-            return s.scalar(select(func.count()).select_from(Job)) or 0
+            return s.scalar(q if self.tenant is None else q.where(Job.tenant == self.tenant)) or 0
 
     def jobs_of_dataset(self, dataset_id: str) -> list[Job]:
         with self._session() as s:

@@ -8,6 +8,10 @@ languages, clause units, their vectors, sentiments, scores, timestamps) and the 
 every unit. It rebuilds the report after an edit with :func:`build_report`, so sizes, sentiment,
 representative comments, impact and trend follow a merge or a split exactly as a fresh report would.
 
+Tenancy: a model belongs to a tenant (a batch job's model to the job's). A store made for a tenant
+(:meth:`ThemeModelStore.for_tenant`, what the API routes get) saves models as that tenant's and answers
+another tenant's model as missing; the unscoped store (``tenant=None``) is the service's own workers'.
+
 Concurrent edits: :meth:`ThemeModelStore.update` takes the ``revision`` read by :meth:`ThemeModelStore.open`
 and writes only if the stored model is still at that revision (a conditional UPDATE, so this holds
 across processes too); the caller answers a lost race with a conflict instead of losing an edit.
@@ -28,7 +32,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from service.segmentation import Unit
-from service.storage.models import ThemeModelRow
+from service.storage.models import DEFAULT_TENANT, ThemeModelRow
 from service.themes.model import ThemeModel, UnitHit
 from service.themes.report import SentimentLike, ThemeReport, build_report, label_score
 
@@ -210,8 +214,19 @@ def _report_dict(report: ThemeReport | Mapping[str, Any], model_id: str) -> dict
 class ThemeModelStore:
     """save / load / update / delete / list of theme models; short explicit transactions, as ``Repository``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str | None = None) -> None:
         self.engine = engine
+        self.tenant = tenant  # None: every tenant's models, new ones the default tenant's
+
+    def for_tenant(self, tenant: str) -> "ThemeModelStore":
+        """The same store seen by one tenant (shares the engine)."""
+        return ThemeModelStore(self.engine, tenant)
+
+    def _mine(self, owner: str) -> bool:
+        return self.tenant is None or owner == self.tenant
+
+    def _scope(self) -> list[Any]:
+        return [] if self.tenant is None else [ThemeModelRow.tenant == self.tenant]
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -233,7 +248,7 @@ class ThemeModelStore:
         data = _report_dict(report, model_id)
         row = ThemeModelRow(id=model_id, model_version=str(data.get("model_version", "")),
                             n_comments=int(model.n_comments_), meta_json=meta_json, arrays=blob,
-                            report_json=_dumps(data))
+                            report_json=_dumps(data), tenant=self.tenant or DEFAULT_TENANT)
         with self._session() as s, s.begin():
             s.add(row)
         return model_id
@@ -245,7 +260,7 @@ class ThemeModelStore:
         """
         with self._session() as s:
             row = s.get(ThemeModelRow, model_id)
-        if row is None:
+        if row is None or not self._mine(row.tenant):
             return None
         stored = json.loads(row.meta_json)
         arrays = _unpack(row.arrays, (_MODEL, _FIT) if with_fit else (_MODEL,))
@@ -266,7 +281,7 @@ class ThemeModelStore:
         """
         with self._session() as s, s.begin():
             row = s.get(ThemeModelRow, model_id)
-            if row is None or (revision is not None and row.meta_json != revision):
+            if row is None or not self._mine(row.tenant) or (revision is not None and row.meta_json != revision):
                 return False
             if fit is None:
                 fit = _fit_of(json.loads(row.meta_json), _unpack(row.arrays, (_FIT,)))
@@ -283,7 +298,7 @@ class ThemeModelStore:
     def set_report(self, model_id: str, report: ThemeReport | Mapping[str, Any], revision: str | None = None) -> bool:
         """Replace only the stored report (the model's state, and so its revision, stay): e.g. a batch job's
         model after the job's comments were assigned to it again. With ``revision``: only over that state."""
-        cond = [ThemeModelRow.id == model_id]
+        cond = [ThemeModelRow.id == model_id, *self._scope()]
         if revision is not None:
             cond.append(ThemeModelRow.meta_json == revision)
         with self._session() as s, s.begin():
@@ -292,12 +307,15 @@ class ThemeModelStore:
 
     def delete(self, model_id: str) -> bool:
         with self._session() as s, s.begin():
+            owner = s.scalar(select(ThemeModelRow.tenant).where(ThemeModelRow.id == model_id))
+            if owner is None or not self._mine(owner):
+                return False
             return s.execute(delete(ThemeModelRow).where(ThemeModelRow.id == model_id)).rowcount == 1
 
     def list(self, limit: int = 100, offset: int = 0) -> list[ThemeModelInfo]:
         """Newest first, without the payloads."""
+        q = select(ThemeModelRow.id, ThemeModelRow.created_at, ThemeModelRow.model_version,
+                   ThemeModelRow.n_comments).where(*self._scope())
         with self._session() as s:
-            rows = s.execute(
-                select(ThemeModelRow.id, ThemeModelRow.created_at, ThemeModelRow.model_version, ThemeModelRow.n_comments)
-                .order_by(ThemeModelRow.created_at.desc(), ThemeModelRow.id).offset(offset).limit(limit)).all()
+            rows = s.execute(q.order_by(ThemeModelRow.created_at.desc(), ThemeModelRow.id).offset(offset).limit(limit)).all()
         return [ThemeModelInfo(r.id, r.created_at, r.model_version, r.n_comments) for r in rows]

@@ -40,7 +40,6 @@ from service.storage.repository import ThemeComment, ThemeFilter
 from service.themes.model import ThemeModel
 from service.themes.report import SENTIMENT_LABELS, ThemeSummary
 from service.webapp import views
-from service.schemas import MAX_OFFSET
 from service.webapp.updater import ThemeUpdater
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
@@ -84,6 +83,7 @@ def _render(request: Request, template: str, status: int = 200, **ctx: Any) -> H
     ctx.setdefault("error", request.query_params.get("error"))
     ctx.setdefault("self_url", request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     ctx.setdefault("state_detail", None)
+    ctx.setdefault("signed_in", getattr(request.state, "signed_in", None))  # auth.page_tenant: who, when keys are on
     html = _ENV.get_template(template).render(root=request.scope.get("root_path", ""), **ctx)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -93,10 +93,11 @@ def _error_page(request: Request, exc: PageError) -> HTMLResponse:
 
 
 def _repo(request: Request) -> Repository:
+    """The jobs of the signed-in tenant (``request.state.tenant``, set by the router's ``auth.page_tenant``)."""
     rt = getattr(request.app.state, "jobs", None)
     if rt is None:
         raise PageError(503, "Service starting", "the job service is not running yet; reload in a moment")
-    return rt.repo
+    return rt.repo.for_tenant(request.state.tenant)
 
 
 def _updater(request: Request) -> ThemeUpdater:
@@ -200,7 +201,7 @@ def _job_out(job: Job) -> dict[str, Any]:
 
 # -- pages ----------------------------------------------------------------------------------------
 @router.get("", response_class=HTMLResponse)
-def jobs_page(request: Request, offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> HTMLResponse:
+def jobs_page(request: Request, offset: int = Query(0, ge=0)) -> HTMLResponse:
     try:
         repo = _repo(request)
     except PageError as exc:
@@ -253,7 +254,8 @@ def _find_theme(report: DumpReport, theme_id: str) -> ThemeSummary | None:
 def _merged_into(request: Request, model_id: str, theme_id: str) -> str | None:
     """The live theme a merged-away (or split-away) theme id went to, from the stored model."""
     try:
-        stored = theme_store(request).open(model_id, theme_pipeline(request).themes.components, with_fit=False)
+        stored = theme_store(request, request.state.tenant).open(model_id, theme_pipeline(request).themes.components,
+                                                                 with_fit=False)
     except (ApiError, ValueError):
         return None
     if stored is None:
@@ -404,7 +406,8 @@ def _apply_edit(request: Request, job_id: str, form: FormData, apply: Callable[[
         if v.report is None or not v.report.model_id:
             raise PageError(409, "Not editable", v.state_detail or "this job has no stored theme model")
         try:
-            changed = edit_model(theme_store(request), theme_pipeline(request), v.report.model_id, apply).changed
+            changed = edit_model(theme_store(request, request.state.tenant), theme_pipeline(request), v.report.model_id,
+                                 apply).changed
         except ApiError as exc:
             return _redirect(back, error=str(exc.detail))
         updater = _updater(request)
