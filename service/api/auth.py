@@ -95,11 +95,6 @@ def actor(key: KeyInfo) -> str:
     return f"{key.name or key.prefix} ({key.tenant})"
 
 
-def actor(key: KeyInfo) -> str:
-    """Who a key is, in words (edit histories, the web app's header): its name and tenant, never the key."""
-    return f"{key.name or key.prefix} ({key.tenant})"
-
-
 def rate_limit(rt: AuthRuntime, key: KeyInfo) -> None:
     wait = rt.limiter.acquire(key.id) if rt.limiter is not None else 0.0
     if wait > 0:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logsafe import log_exception
+from service.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,13 @@ class UnhandledErrors:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             rid = (scope.get("state") or {}).get("request_id")
+            if (fault := storage_fault(exc)) is not None:  # a full or read-only disk: the caller may retry later
+                log_exception(log, "storage fault %s (request %s)", fault.kind, rid, exc=exc, level=logging.WARNING)
+                if not started:
+                    body = {"error": fault.code, "detail": fault.reason, "request_id": rid}
+                    await JSONResponse(body, status_code=fault.status, headers={"Retry-After": "60"})(
+                        scope, receive, send)
+                return
             log_exception(log, "unhandled error (request %s)", rid, exc=exc)
             if not started:
                 body = {"error": "internal_error", "detail": "unexpected server error; see logs", "request_id": rid}

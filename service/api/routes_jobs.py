@@ -37,7 +37,7 @@ from service.batch.schemas import DatasetOut, JobCreate, JobErrorsOut, JobOut, R
 from service.batch.worker import JobWorker
 from service.batch.writers import write_output
 from service.config import Settings
-from service.schemas import ErrorResponse
+from service.schemas import MAX_OFFSET, ErrorResponse
 from service.storage import Repository, make_engine
 from service.storage.models import Dataset, Job
 
@@ -318,7 +318,7 @@ def job_results(
 
 @router.get("/jobs/{job_id}/errors", response_model=JobErrorsOut, responses=_ERRORS,
             summary="Rows rejected (empty text, broken encoding, over-long, unparseable), with reasons")
-def job_errors(job_id: str, offset: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10_000),
+def job_errors(job_id: str, offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(1000, ge=1, le=10_000),
                repo: Repository = Depends(tenant_repo)) -> JobErrorsOut:
     job = _job(repo, job_id)
     errors = repo.errors(job_id, offset, limit)

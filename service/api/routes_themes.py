@@ -25,7 +25,7 @@ from service.api.comment_checks import ON_INVALID, REDACT, OnInvalid, check_and_
 from service.api.errors import ApiError
 from service.config import Settings
 from service.pipeline import AnalysisPipeline
-from service.schemas import CommentIn, ErrorResponse
+from service.schemas import MAX_OFFSET, CommentIn, ErrorResponse
 from service.storage import make_engine
 from service.storage.theme_models import FitRecord, StoredThemeModel, ThemeModelStore
 from service.themes import ThemeComponents, ThemeModel, build_report, theme_outs
@@ -209,7 +209,7 @@ def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INV
 
 @router.get("/v2/themes/models", response_model=ModelListOut, responses=_ERRORS,
             summary="Stored theme models, newest first")
-def list_models(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def list_models(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                 store: ThemeModelStore = Depends(theme_store)) -> ModelListOut:
     return ModelListOut(models=[ModelInfo(model_id=m.id, created_at=m.created_at, model_version=m.model_version,
                                           n_comments=m.n_comments) for m in store.list(limit, offset)])

@@ -40,6 +40,7 @@ from service.storage.repository import ThemeComment, ThemeFilter
 from service.themes.model import ThemeModel
 from service.themes.report import SENTIMENT_LABELS, ThemeSummary
 from service.webapp import views
+from service.schemas import MAX_OFFSET
 from service.webapp.updater import ThemeUpdater
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
@@ -201,7 +202,7 @@ def _job_out(job: Job) -> dict[str, Any]:
 
 # -- pages ----------------------------------------------------------------------------------------
 @router.get("", response_class=HTMLResponse)
-def jobs_page(request: Request, offset: int = Query(0, ge=0)) -> HTMLResponse:
+def jobs_page(request: Request, offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> HTMLResponse:
     try:
         repo = _repo(request)
     except PageError as exc:
