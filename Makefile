@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install install-test run test train-langid bench-langid train-sentiment eval-sentiment bench-sentiment eval-themes bench-themes
+.PHONY: install install-test run test train-langid bench-langid train-sentiment eval-sentiment bench-sentiment eval-themes bench-themes reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,9 @@ eval-themes: install
 bench-themes: install
 	$(BIN)/python benchmarks/bench_themes.py --rows 100000
 	$(BIN)/python benchmarks/bench_throughput.py
+
+# Reliability checks against a real service process (README: Reliability): schemathesis fuzzing, an 8-client
+# load test, kill -9 and SIGTERM mid-job and mid-`touchpoints score`, full/read-only disk. Not unit tests;
+# ~15 min on 2 cores. RELIABILITY_ARGS="--quick" for a short run, "--only fuzz load" for some of them.
+reliability: install-test
+	$(BIN)/python benchmarks/reliability/run_all.py $(RELIABILITY_ARGS)

@@ -1,0 +1,1 @@
+"""Reliability checks run against a real service process: ``make reliability`` (see ``run_all.py``)."""

@@ -1,0 +1,115 @@
+"""Graceful shutdown: SIGTERM during a job finishes the running chunk and hands the job back, so the next
+start resumes it at once (not after the lease expires) with every row exactly once; SIGTERM during
+``touchpoints score`` exits 130 and the same command resumes.
+
+    python benchmarks/reliability/shutdown.py [--rows 1000] [--term-at 0.3]
+
+The server runs with the default 120 s job lease: a restarted server that resumes within seconds
+proves the lease was released, not waited out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.reliability.crash import _state_rows_done  # noqa: E402
+from benchmarks.reliability.harness import (  # noqa: E402
+    REPO_ROOT, Server, exactly_once, result_ids, result_line, upload_job, wait_job, write_comments_csv,
+)
+
+CHUNK = 100
+LEASE_S = 120
+
+
+def api_sigterm(work: Path, rows: int, term_at: float) -> tuple[bool, str]:
+    src = work / "api.csv"
+    ids = write_comments_csv(src, rows)
+    server = Server(work / "api", env={"TOUCHPOINTS_BATCH_CHUNK_ROWS": str(CHUNK),
+                                       "TOUCHPOINTS_JOB_LEASE_SECONDS": str(LEASE_S)})
+    try:
+        server.start()
+        with server.client() as c:
+            job = upload_job(c, src)
+            at_term = wait_job(c, job["id"], until="rows", min_rows=int(rows * term_at))["rows_done"]
+        t0 = time.monotonic()
+        rc = server.terminate(timeout=90)
+        stop_s = time.monotonic() - t0
+        with sqlite3.connect(server.database) as con:
+            done, owner, attempts = con.execute("SELECT rows_done, lease_owner, attempts FROM tp_jobs WHERE id = ?",
+                                                (job["id"],)).fetchone()
+        print(f"api: SIGTERM at {at_term}/{rows} rows; exited {rc} after {stop_s:.1f} s with {done} rows committed, "
+              f"lease owner {owner!r}, attempts {attempts}", flush=True)
+        released = owner is None and done % CHUNK == 0 and done >= at_term
+        t1 = time.monotonic()
+        server.start()
+        with server.client() as c:
+            resumed = wait_job(c, job["id"], until="rows", min_rows=done + CHUNK, timeout=LEASE_S * 2)
+            resume_s = time.monotonic() - t1
+            final = wait_job(c, job["id"])
+            got, status = result_ids(c, job["id"])
+        ok, account = exactly_once(ids, got)
+        prompt = resume_s < LEASE_S / 2  # resumed long before a held lease could have expired
+        print(f"api: restarted; first new chunk after {resume_s:.0f} s (lease {LEASE_S} s): {resumed['rows_done']} "
+              f"rows; {final['status']}; {account}", flush=True)
+        ok = ok and released and prompt and final["status"] == "completed" and set(status) == {"ok"}
+        return ok, (f"SIGTERM at {at_term}/{rows}: stopped in {stop_s:.1f} s with {done} rows committed and the lease "
+                    f"released; resumed {resume_s:.0f} s after restart; {account}")
+    finally:
+        server.stop()
+
+
+def cli_sigterm(work: Path, rows: int, term_at: float) -> tuple[bool, str]:
+    src, out = work / "cli.csv", work / "cli.scored.csv"
+    ids = write_comments_csv(src, rows)
+    state = Path(f"{out}.tpstate.db")
+    cmd = [sys.executable, "-m", "service", "score", str(src), "-o", str(out), "--chunk-rows", str(CHUNK),
+           "--no-progress", "--no-report"]
+    env = {**os.environ, "TOUCHPOINTS_DATABASE_URL": f"sqlite:///{work / 'unused.db'}"}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 900
+    while (done := _state_rows_done(state)) < rows * term_at:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False, f"the first run ended before SIGTERM (exit {proc.returncode})"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(120)
+    said = proc.stderr.read().strip().splitlines()[-1:] or ["(nothing)"]
+    print(f"cli: SIGTERM at {done}/{rows} rows; exit {rc}: {said[0]!r}", flush=True)
+    again = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    if again.returncode != 0:
+        return False, f"rerun exited {again.returncode}: {again.stderr[-500:]}"
+    with open(out, encoding="utf-8", newline="") as f:
+        got = [r["id"] for r in csv.DictReader(f)]
+    ok, account = exactly_once(ids, got)
+    resumed = next((line for line in again.stderr.splitlines() if line.startswith("resuming")), "no resume line")
+    print(f"cli: rerun {resumed!r}; {account}", flush=True)
+    return ok and rc == 130, f"score SIGTERM'd at {done}/{rows}: exit {rc}; rerun ({resumed}): {account}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1000)
+    ap.add_argument("--term-at", type=float, default=0.3, help="share of rows done when SIGTERM comes")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tp-shutdown-") as tmp:
+        work = Path(tmp)
+        api_ok, api_summary = api_sigterm(work, args.rows, args.term_at)
+        cli_ok, cli_summary = cli_sigterm(work, args.rows // 2, args.term_at)
+    ok = api_ok and cli_ok
+    result_line("shutdown", ok, f"API: {api_summary} | CLI: {cli_summary}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
