@@ -14,7 +14,7 @@ from service.themes import ThemeComponents
 from service.themes.clustering import AgglomerativeThemes, WardThemes
 from service.themes.model import flatten
 from service.themes.report import build_report, impact, score_metric
-from service.themes.taxonomy import Taxonomy
+from service.themes.taxonomy import Taxonomy, Touchpoint
 from training.data import DATA_DIR
 from training.themes_data import HOLDOUT, PARALLEL, load_parallel
 
@@ -156,18 +156,28 @@ def test_edits_survive_persistence_and_steer_assignment(comp, fitted, parallel):
         again.merge(["delivery", "delivery"])
 
 
-def test_saved_model_refuses_another_taxonomy(comp, fitted, tmp_path: Path):
+def test_saved_model_refuses_a_taxonomy_without_its_touchpoints(comp, fitted, tmp_path: Path):
+    """Touchpoint themes are found by key: a taxonomy lacking one of the model's touchpoints is refused,
+    one that only gained touchpoints (people's additions, appended) still fits the model."""
     meta, arrays = fitted.to_state()
     text = (Settings().themes_path / "taxonomy.yaml").read_text(encoding="utf-8")
-    (tmp_path / "taxonomy.yaml").write_text(text.replace("  overall:\n", "  zz_extra:\n    label: Extra\n"
-                                                         "    description: Something else entirely.\n  overall:\n"),
-                                            encoding="utf-8")
+    (tmp_path / "taxonomy.yaml").write_text(text.replace("  overall:\n", "  zz_renamed_overall:\n"), encoding="utf-8")
     (tmp_path / "lexicon.yaml").write_text((Settings().themes_path / "lexicon.yaml").read_text(encoding="utf-8"),
                                            encoding="utf-8")
     other = Taxonomy.load(tmp_path / "taxonomy.yaml")
     mapper = type(comp.mapper)(other).fit(comp.embedder.transform)
     with pytest.raises(ValueError, match="another taxonomy"):
         comp.new_model(mapper=mapper).load_state(meta, arrays)
+
+    extra = Touchpoint("zz_parking", "Parking", {}, "Parking the car at the store.", (),
+                       {"en": ("There was nowhere to park the car.", "The car park was full again.")})
+    wider = comp.with_additions([extra])
+    assert wider.taxonomy.keys == [*comp.taxonomy.keys, "zz_parking"] and wider.base is (comp.base or comp)
+    again = wider.new_model().load_state(meta, arrays)
+    assert again.touchpoint_themes() == fitted.touchpoint_themes()  # the new touchpoint has no theme here
+    theme = again.add_touchpoint("zz_parking", "Parking")
+    rows = again.predict(["The car park was full again, nowhere to park the car."], ["en"])
+    assert again.themes_[rows[0][0].theme] is theme
 
 
 def test_report_aspect_sentiment_impact_and_trend(comp):

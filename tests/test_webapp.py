@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.storage.repository import ThemeFilter
-from webapp_helpers import app_settings, write_dump
+from webapp_helpers import app_settings, links_to_theme, report, tops, upload_and_wait, wait_fresh, write_dump
 
 
 @pytest.fixture(scope="module")
@@ -34,53 +34,10 @@ def app(client, settings, db):
         yield c
 
 
-DUMP_FIELDS = {"text_column": "Answer", "id_column": "RespondentID", "metadata_columns": "score=NPS,timestamp=Date"}
-
-
-def upload_and_wait(c: TestClient, path: Path, fields: dict | None = None, timeout: float = 120) -> str:
-    with path.open("rb") as f:
-        r = c.post("/v1/jobs/upload", files={"file": (path.name, f, "text/csv")},
-                   data=DUMP_FIELDS if fields is None else fields)
-    assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = c.get(f"/v1/jobs/{job_id}").json()
-        if body["status"] in ("completed", "failed"):
-            assert body["status"] == "completed", body
-            return job_id
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def job(app, tmp_path_factory) -> str:
     """A job only read (never edited) by the tests."""
     return upload_and_wait(app, write_dump(tmp_path_factory.mktemp("dump") / "survey-q4.csv"))
-
-
-def report(c: TestClient, job_id: str) -> dict:
-    r = c.get(f"/v1/jobs/{job_id}/themes")
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def tops(rep: dict) -> list[dict]:
-    return [t for t in rep["themes"]["themes"] if t["level"] == 1]
-
-
-def links_to_theme(page: str, job_id: str, theme_id: str) -> bool:
-    return f'href="/app/jobs/{job_id}/themes/{theme_id}"' in page or f"/app/jobs/{job_id}/themes/{theme_id}?" in page
-
-
-def wait_fresh(c: TestClient, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = c.get(f"/app/jobs/{job_id}/state").json()
-        if state["state"] != "updating":
-            return state
-        time.sleep(0.1)
-    raise AssertionError("the job's themes stayed 'updating'")
 
 
 # -- backend: the fitted model is stored, every row's assignment is in tp_job_row_themes -------------

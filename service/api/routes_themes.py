@@ -1,9 +1,10 @@
 """Theme routes (/v2): cluster a batch into a stored theme model, assign comments to it, read and edit it.
 
 Themes are referenced by a stored model id (``tp_theme_models``); the public format never carries the
-feature space. Edits (rename, merge, split) change the stored model, so later assignments follow them,
-and rebuild the stored report from the model and the comments it was fitted on (see
-``service/storage/theme_models.py``). ``GET /v1/themes/taxonomy`` stays; the concept-centroid
+feature space. Edits (rename, merge, split, keyword themes; the web app adds moves and taxonomy additions)
+change the stored model, so later assignments follow them, and rebuild the stored report from the model
+and the comments it was fitted on (see ``service/storage/theme_models.py``). Every edit is a version
+(who, when, what: ``GET .../history``); ``POST .../undo`` returns to the version before the last one. ``GET /v1/themes/taxonomy`` stays; the concept-centroid
 ``/v1/themes/cluster`` and ``/v1/themes/assign`` answer 410.
 
 The routes get the pipeline and the store through the provider functions below (``Depends``), never
@@ -27,12 +28,12 @@ from service.config import Settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import MAX_OFFSET, CommentIn, ErrorResponse
 from service.storage import make_engine
-from service.storage.theme_models import FitRecord, StoredThemeModel, ThemeModelStore
+from service.storage.theme_models import EditNote, FitRecord, StoredThemeModel, ThemeModelStore, VersionInfo
 from service.themes import ThemeComponents, ThemeModel, build_report, theme_outs
 from service.themes.schemas import (
-    AssignRequest, AssignResponse, AssignResult, ClusterRequest, ClusterResponse, CommentError, MergeRequest,
-    ModelInfo, ModelListOut, ModelOut, ModelTheme, RenameRequest, SplitRequest, TaxonomyResponse, ThemeEditResponse,
-    TouchpointOut,
+    AssignRequest, AssignResponse, AssignResult, ClusterRequest, ClusterResponse, CommentError, HistoryOut,
+    KeywordThemeRequest, MergeRequest, ModelInfo, ModelListOut, ModelOut, ModelTheme, RenameRequest, SplitRequest,
+    TaxonomyResponse, ThemeEditResponse, TouchpointOut, VersionOut,
 )
 
 router = APIRouter(tags=["themes"])
@@ -130,9 +131,15 @@ def _relabelled(report: Mapping[str, Any], model: ThemeModel) -> dict[str, Any]:
             "n_subthemes": sum(1 for t in themes if t["level"] == 2)}
 
 
+def editor(request: Request, source: str) -> str:
+    """Who an edit is recorded under: the signed-in principal when the app has one, else where it came from."""
+    actor = getattr(request.state, "actor", None)
+    return str(actor) if actor else source
+
+
 def _edit(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str,
-          apply: Callable[[ThemeModel], Sequence[str]]) -> ThemeEditResponse:
-    """Load, apply the edit, rebuild the report, save (only over the state that was read)."""
+          apply: Callable[[ThemeModel], Sequence[str]], note: EditNote) -> ThemeEditResponse:
+    """Load, apply the edit, rebuild the report, save as a new version (only over the state that was read)."""
     with _EDIT_LOCK:
         stored = _open(store, model_id, _components(pipeline))
         try:
@@ -142,16 +149,42 @@ def _edit(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str,
                            "(merged themes are addressed by the theme they were merged into)") from None
         except ValueError as exc:
             raise ApiError(422, "invalid_edit", str(exc)) from None
-        if stored.fit is not None:
-            report: dict[str, Any] = stored.fit.report(
-                stored.model, model_id, str(stored.report.get("model_version", stored.info.model_version))
-            ).model_dump(mode="json")
-        else:
-            report = _relabelled(stored.report, stored.model)
-        if not store.update(model_id, stored.model, report, fit=stored.fit, revision=stored.revision):
-            raise ApiError(409, "edit_conflict", f"theme model {model_id!r} was changed or deleted meanwhile; "
-                           "read it again and retry")
+        return _save(store, stored, model_id, changed, note)
+
+
+def undo(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str, author: str) -> ThemeEditResponse:
+    """Write the live version before the current one back (the current one is marked undone)."""
+    with _EDIT_LOCK:
+        stored = _open(store, model_id, _components(pipeline))
+        target = store.undo_target(model_id)
+        if target is None:
+            raise ApiError(409, "nothing_to_undo", "the model is as fitted: there is no edit to undo")
+        current, previous, meta, arrays = target
+        try:
+            stored.model.load_state(meta, arrays)
+        except ValueError as exc:
+            raise ApiError(409, "model_outdated", f"version {previous.number} cannot be restored: {exc}") from None
+        note = EditNote(author, "undo", {"action": current.action, "number": current.number}, undoes=current.id)
+        return _save(store, stored, model_id, [], note)
+
+
+def _save(store: ThemeModelStore, stored: StoredThemeModel, model_id: str, changed: list[str],
+          note: EditNote) -> ThemeEditResponse:
+    if stored.fit is not None:
+        report: dict[str, Any] = stored.fit.report(
+            stored.model, model_id, str(stored.report.get("model_version", stored.info.model_version))
+        ).model_dump(mode="json")
+    else:
+        report = _relabelled(stored.report, stored.model)
+    if not store.update(model_id, stored.model, report, fit=stored.fit, revision=stored.revision, note=note):
+        raise ApiError(409, "edit_conflict", f"theme model {model_id!r} was changed or deleted meanwhile; "
+                       "read it again and retry")
     return ThemeEditResponse(model_id=model_id, changed=changed, themes=model_themes(stored.model, report))
+
+
+def version_out(v: VersionInfo) -> VersionOut:
+    return VersionOut(number=v.number, created_at=v.created_at, author=v.author, action=v.action, params=v.params,
+                      undone=v.undone_at is not None, undone_at=v.undone_at, undone_by=v.undone_by)
 
 
 # -- /v2/themes ------------------------------------------------------------------------------
@@ -236,25 +269,55 @@ def delete_model(model_id: str, store: ThemeModelStore = Depends(theme_store)) -
 
 @router.patch("/v2/themes/models/{model_id}/themes/{theme_id}", response_model=ThemeEditResponse,
               responses=_ERRORS, summary="Rename a theme (kept for later assignments)")
-def rename_theme(model_id: str, theme_id: str, body: RenameRequest,
+def rename_theme(model_id: str, theme_id: str, body: RenameRequest, request: Request,
                  pipeline: AnalysisPipeline = Depends(theme_pipeline),
                  store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
-    return _edit(store, pipeline, model_id, lambda m: [m.rename(theme_id, body.label, body.labels).theme_id])
+    note = EditNote(editor(request, "API"), "rename", {"theme_id": theme_id, "label": body.label})
+    return _edit(store, pipeline, model_id, lambda m: [m.rename(theme_id, body.label, body.labels).theme_id], note)
 
 
 @router.post("/v2/themes/models/{model_id}/merge", response_model=ThemeEditResponse, responses=_ERRORS,
              summary="Merge themes of the same level into the first one (its id stays)")
-def merge_themes(model_id: str, body: MergeRequest, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+def merge_themes(model_id: str, body: MergeRequest, request: Request,
+                 pipeline: AnalysisPipeline = Depends(theme_pipeline),
                  store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
-    return _edit(store, pipeline, model_id, lambda m: [m.merge(body.theme_ids, body.label).theme_id])
+    note = EditNote(editor(request, "API"), "merge", {"theme_ids": body.theme_ids, "label": body.label})
+    return _edit(store, pipeline, model_id, lambda m: [m.merge(body.theme_ids, body.label).theme_id], note)
 
 
 @router.post("/v2/themes/models/{model_id}/themes/{theme_id}/split", response_model=ThemeEditResponse,
              responses=_ERRORS, summary="Split a theme into n sub-themes (a sub-theme into n siblings)")
-def split_theme(model_id: str, theme_id: str, body: SplitRequest,
+def split_theme(model_id: str, theme_id: str, body: SplitRequest, request: Request,
                 pipeline: AnalysisPipeline = Depends(theme_pipeline),
                 store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
-    return _edit(store, pipeline, model_id, lambda m: [t.theme_id for t in m.split(theme_id, body.n)])
+    note = EditNote(editor(request, "API"), "split", {"theme_id": theme_id, "n": body.n})
+    return _edit(store, pipeline, model_id, lambda m: [t.theme_id for t in m.split(theme_id, body.n)], note)
+
+
+@router.post("/v2/themes/models/{model_id}/keyword-themes", response_model=ThemeEditResponse, responses=_ERRORS,
+             summary="Add a theme of every comment whose text has a keyword or phrase (optionally in one language)")
+def keyword_theme(model_id: str, body: KeywordThemeRequest, request: Request,
+                  pipeline: AnalysisPipeline = Depends(theme_pipeline),
+                  store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
+    note = EditNote(editor(request, "API"), "keyword", {"phrase": body.phrase, "language": body.language,
+                                                        "label": body.label})
+    return _edit(store, pipeline, model_id,
+                 lambda m: [m.add_keyword_theme(body.phrase, body.label, body.language).theme_id], note)
+
+
+@router.get("/v2/themes/models/{model_id}/history", response_model=HistoryOut, responses=_ERRORS,
+            summary="The model's versions, newest first: who edited it, when and how (undone ones marked)")
+def history(model_id: str, store: ThemeModelStore = Depends(theme_store)) -> HistoryOut:
+    if not store.exists(model_id):
+        raise ApiError(404, "unknown_model", f"no stored theme model {model_id!r}")
+    return HistoryOut(model_id=model_id, versions=[version_out(v) for v in store.history(model_id)])
+
+
+@router.post("/v2/themes/models/{model_id}/undo", response_model=ThemeEditResponse, responses=_ERRORS,
+             summary="Undo the last edit that is not undone yet (the model returns to the version before it)")
+def undo_edit(model_id: str, request: Request, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+              store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
+    return undo(store, pipeline, model_id, editor(request, "API"))
 
 
 # -- /v1/themes ------------------------------------------------------------------------------

@@ -226,7 +226,8 @@ def _assign(model: ThemeModel, dump: _Dump, heartbeat: Callable[[], object]) -> 
     for start in range(0, len(dump.texts), PREDICT_CHUNK):
         idx = np.arange(start, min(start + PREDICT_CHUNK, len(dump.texts)))
         offset = int(first_unit[start])  # chunk-local unit indices -> indices into the whole dump's units
-        for row in model.predict(*dump.subset(idx)):
+        keys = [str(dump.rows[i]) for i in idx]  # a comment moved by hand is pinned by its dataset row
+        for row in model.predict(*dump.subset(idx), keys=keys):
             assigned.append([CommentTheme(c.theme, c.sub, c.confidence, tuple(offset + k for k in c.units)) for c in row])
         heartbeat()
     return assigned

@@ -177,6 +177,7 @@ class JobRowTheme(Base):
     spans_json: Mapped[str] = mapped_column(Text, default="[]")  # [[start, end], ...] of the carrying clauses
     search_text: Mapped[str] = mapped_column(Text)
 
+
 class ApiKey(Base):
     """An API key: only its SHA-256 is stored (the key is shown once, at creation) and a short prefix to
     recognise it in listings. A revoked key stays listed, with ``revoked_at``, and never authenticates again."""
@@ -202,3 +203,56 @@ class AppSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+
+class ThemeModelVersionRow(Base):
+    """One version of a stored theme model: its state after an edit (or as fitted), who made it, when and what.
+
+    ``number`` 1 is the model as fitted (written when it is first edited). Undo marks the current version
+    undone (``undone_at``/``undone_by``) and writes the previous live version's state back to
+    ``tp_theme_models``; nothing is deleted, so the history keeps every edit and every undo.
+    """
+
+    __tablename__ = "tp_theme_model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(String(32), ForeignKey("tp_theme_models.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))      # fit | rename | merge | split | move | keyword | taxonomy
+    params_json: Mapped[str] = mapped_column(Text, default="{}")  # what, for the history's sentence
+    state_json: Mapped[str] = mapped_column(Text)        # ThemeModel.to_state() meta
+    arrays: Mapped[bytes] = mapped_column(LargeBinary)   # and its arrays (npz)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ShareLinkRow(Base):
+    """A read-only link to a job's overview and theme pages; only the token's SHA-256 is stored."""
+
+    __tablename__ = "tp_share_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("tp_jobs.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TaxonomyAdditionRow(Base):
+    """A touchpoint a person added to the taxonomy (from a discovered theme, or a name with examples).
+
+    The shipped ``models/themes/taxonomy.yaml`` stays read-only: additions live here and are appended to
+    it when the service starts (``ThemeComponents.with_additions``), so later fits and assignments use them.
+    """
+
+    __tablename__ = "tp_taxonomy_additions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    examples_json: Mapped[str] = mapped_column(Text, default="{}")  # {language: [example clause, ...]}
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))

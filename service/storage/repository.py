@@ -434,6 +434,25 @@ class Repository:
             yield page
             after = page[-1].row_idx
 
+    def scored_texts(self, job_id: str, dataset_id: str, text_column: str, language: str | None = None,
+                     batch: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
+        """(row, comment text, language) of every scored comment, in keyset batches: what a keyword theme
+        is matched against (comments without a theme too, which ``tp_job_row_themes`` does not hold)."""
+        cond = [JobResult.job_id == job_id, JobResult.status == "ok"]
+        if language:
+            cond.append(func.coalesce(JobResult.language, "und") == language)
+        after = -1
+        while True:
+            with self._session() as s:
+                rows = s.execute(
+                    select(JobResult.row_idx, JobResult.language, DatasetRow.record_json)
+                    .join(DatasetRow, and_(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx == JobResult.row_idx))
+                    .where(*cond, JobResult.row_idx > after).order_by(JobResult.row_idx).limit(batch)).all()
+            if not rows:
+                return
+            yield [(r.row_idx, str(json.loads(r.record_json).get(text_column, "")), r.language or "und") for r in rows]
+            after = rows[-1].row_idx
+
     def theme_counts(self, job_id: str, f: ThemeFilter) -> dict[str, dict[str, int]]:
         """theme id (top-level and sub-themes) -> {"size", "main", "negative", "neutral", "positive"} for
         the comments passing ``f`` (its theme is ignored): the filtered overview, one grouped scan."""

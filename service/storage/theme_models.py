@@ -28,11 +28,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.segmentation import Unit
-from service.storage.models import DEFAULT_TENANT, ThemeModelRow
+from service.storage.models import DEFAULT_TENANT, ThemeModelRow, ThemeModelVersionRow, utcnow
 from service.themes.model import ThemeModel, UnitHit
 from service.themes.report import SentimentLike, ThemeReport, build_report, label_score
 
@@ -193,6 +193,39 @@ class StoredThemeModel:
     revision: str                           # pass to ``update`` to write only over this state
 
 
+class _Conflict(Exception):
+    """The model changed between the read and the conditional write: roll the transaction back."""
+
+
+@dataclass(frozen=True)
+class EditNote:
+    """Who made an edit and what it was (``action`` and its ``params``, which the history puts into words).
+
+    ``undoes``: the id of the version this write reverts (an undo marks it undone, it adds no version)."""
+
+    author: str
+    action: str
+    params: Mapping[str, Any]
+    undoes: int | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    number: int
+    created_at: datetime
+    author: str
+    action: str
+    params: dict[str, Any]
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+def _version_info(r: Any) -> VersionInfo:
+    return VersionInfo(r.id, r.number, r.created_at, r.author, r.action, json.loads(r.params_json), r.undone_at,
+                       r.undone_by)
+
+
 def _info(row: ThemeModelRow) -> ThemeModelInfo:
     return ThemeModelInfo(row.id, row.created_at, row.model_version, row.n_comments)
 
@@ -268,32 +301,93 @@ class ThemeModelStore:
         fit = _fit_of(stored, arrays) if with_fit else None
         return StoredThemeModel(_info(row), model, fit, json.loads(row.report_json), row.meta_json)
 
+    def exists(self, model_id: str) -> bool:
+        with self._session() as s:
+            return s.scalar(select(ThemeModelRow.id).where(ThemeModelRow.id == model_id, *self._scope())) is not None
+
     def load(self, model_id: str, components: "ThemeComponents") -> ThemeModel | None:
         """The stored model, ready for ``predict``; None if there is none (``ValueError``: see :meth:`open`)."""
         stored = self.open(model_id, components, with_fit=False)
         return stored.model if stored is not None else None
 
     def update(self, model_id: str, model: ThemeModel, report: ThemeReport | Mapping[str, Any],
-               fit: FitRecord | None = None, revision: str | None = None) -> bool:
+               fit: FitRecord | None = None, revision: str | None = None, note: EditNote | None = None) -> bool:
         """Replace a stored model (after an edit) and its report; ``fit=None`` keeps the stored fit record.
 
+        With ``note`` the edit is versioned in the same transaction: the new state becomes a version (or,
+        for an undo, the reverted version is marked undone); the state as fitted is version 1.
         False when there is no such model, or (with ``revision``) when it changed since it was read.
         """
-        with self._session() as s, s.begin():
-            row = s.get(ThemeModelRow, model_id)
-            if row is None or not self._mine(row.tenant) or (revision is not None and row.meta_json != revision):
-                return False
-            if fit is None:
-                fit = _fit_of(json.loads(row.meta_json), _unpack(row.arrays, (_FIT,)))
-            meta_json, blob = self._payload(model, fit)
-            cond = [ThemeModelRow.id == model_id]
-            if revision is not None:
-                cond.append(ThemeModelRow.meta_json == revision)  # another process may have written since
-            data = _report_dict(report, model_id)
-            res = s.execute(update(ThemeModelRow).where(*cond).values(
-                meta_json=meta_json, arrays=blob, report_json=_dumps(data), n_comments=int(model.n_comments_),
-                model_version=str(data.get("model_version", row.model_version))))
-            return res.rowcount == 1
+        try:
+            with self._session() as s, s.begin():
+                return self._update(s, model_id, model, report, fit, revision, note)
+        except _Conflict:
+            return False
+
+    def _update(self, s: Session, model_id: str, model: ThemeModel, report: ThemeReport | Mapping[str, Any],
+                fit: FitRecord | None, revision: str | None, note: EditNote | None) -> bool:
+        row = s.get(ThemeModelRow, model_id)
+        if row is None or not self._mine(row.tenant) or (revision is not None and row.meta_json != revision):
+            return False
+        stored = json.loads(row.meta_json)
+        if fit is None:
+            fit = _fit_of(stored, _unpack(row.arrays, (_FIT,)))
+        if note is not None:
+            self._version(s, model_id, row, stored, model, note)
+        meta_json, blob = self._payload(model, fit)
+        cond = [ThemeModelRow.id == model_id]
+        if revision is not None:
+            cond.append(ThemeModelRow.meta_json == revision)  # another process may have written since
+        data = _report_dict(report, model_id)
+        res = s.execute(update(ThemeModelRow).where(*cond).values(
+            meta_json=meta_json, arrays=blob, report_json=_dumps(data), n_comments=int(model.n_comments_),
+            model_version=str(data.get("model_version", row.model_version))))
+        if res.rowcount != 1:
+            raise _Conflict  # rolls the version back too
+        return True
+
+    @staticmethod
+    def _version(s: Session, model_id: str, row: ThemeModelRow, stored: Mapping[str, Any], model: ThemeModel,
+                 note: EditNote) -> None:
+        last = s.scalar(select(func.max(ThemeModelVersionRow.number)).where(ThemeModelVersionRow.model_id == model_id))
+        if last is None:  # first edit: the state as fitted becomes version 1, so it can be returned to
+            s.add(ThemeModelVersionRow(
+                model_id=model_id, number=1, created_at=row.created_at, author="fit", action="fit",
+                params_json=_dumps({"n_comments": row.n_comments}), state_json=_dumps(stored["model"]),
+                arrays=_pack(_unpack(row.arrays, (_MODEL,)))))
+            last = 1
+        if note.undoes is not None:
+            s.execute(update(ThemeModelVersionRow).where(ThemeModelVersionRow.id == note.undoes)
+                      .values(undone_at=utcnow(), undone_by=note.author[:200]))
+            return
+        meta, arrays = model.to_state()
+        s.add(ThemeModelVersionRow(
+            model_id=model_id, number=last + 1, author=note.author[:200], action=note.action,
+            params_json=_dumps(dict(note.params)), state_json=_dumps(meta),
+            arrays=_pack({_MODEL + k: v for k, v in arrays.items()})))
+
+    def history(self, model_id: str, limit: int = 50) -> list[VersionInfo]:
+        """The model's versions, newest first, without their states (``[]``: never edited)."""
+        cols = (ThemeModelVersionRow.id, ThemeModelVersionRow.number, ThemeModelVersionRow.created_at,
+                ThemeModelVersionRow.author, ThemeModelVersionRow.action, ThemeModelVersionRow.params_json,
+                ThemeModelVersionRow.undone_at, ThemeModelVersionRow.undone_by)
+        with self._session() as s:
+            rows = s.execute(select(*cols).where(ThemeModelVersionRow.model_id == model_id)
+                             .order_by(ThemeModelVersionRow.number.desc()).limit(limit)).all()
+        return [_version_info(r) for r in rows]
+
+    def undo_target(self, model_id: str) -> tuple[VersionInfo, VersionInfo, dict, dict[str, np.ndarray]] | None:
+        """(the current version, the live version before it, that one's model state and arrays); None when
+        there is nothing to undo (never edited, or back at the state as fitted)."""
+        with self._session() as s:
+            live = s.execute(select(ThemeModelVersionRow).where(
+                ThemeModelVersionRow.model_id == model_id, ThemeModelVersionRow.undone_at.is_(None))
+                .order_by(ThemeModelVersionRow.number.desc()).limit(2)).scalars().all()
+        if len(live) < 2:
+            return None
+        current, previous = live
+        return (_version_info(current), _version_info(previous), json.loads(previous.state_json),
+                _prefixed(_unpack(previous.arrays, (_MODEL,)), _MODEL))
 
     def set_report(self, model_id: str, report: ThemeReport | Mapping[str, Any], revision: str | None = None) -> bool:
         """Replace only the stored report (the model's state, and so its revision, stay): e.g. a batch job's
@@ -310,6 +404,7 @@ class ThemeModelStore:
             owner = s.scalar(select(ThemeModelRow.tenant).where(ThemeModelRow.id == model_id))
             if owner is None or not self._mine(owner):
                 return False
+            s.execute(delete(ThemeModelVersionRow).where(ThemeModelVersionRow.model_id == model_id))
             return s.execute(delete(ThemeModelRow).where(ThemeModelRow.id == model_id)).rowcount == 1
 
     def list(self, limit: int = 100, offset: int = 0) -> list[ThemeModelInfo]:

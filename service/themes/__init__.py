@@ -5,13 +5,14 @@ Public API (the pipeline, the batch jobs and the HTTP routes import these):
 - ``ThemeComponents.load(settings)``: the shipped taxonomy, embedder and mapper, loaded once
 - ``components.new_model()``: an unfitted ``ThemeModel`` with the configured stages
 - ``components.taxonomy_model()``: a model that knows only the taxonomy (real-time assignment)
+- ``components.with_additions(touchpoints)``: the same with touchpoints people added (stored in the database)
 - ``ThemeAssigner``: the pipeline stage behind ``/v1/comments/analyze``
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from service.themes.mapping import MAPPING_FILE, Calibration, TaxonomyMapper
 from service.themes.model import CommentTheme, ThemeModel
 from service.themes.report import ThemeReport, build_report, theme_outs
 from service.themes.representation import ClassTfidfKeywords
-from service.themes.taxonomy import TAXONOMY_FILE, Taxonomy
+from service.themes.taxonomy import TAXONOMY_FILE, Taxonomy, Touchpoint
 from service.segmentation import ClauseSegmenter, Unit
 
 __all__ = [
@@ -50,6 +51,8 @@ class ThemeComponents:
     embedder: ThemeEmbedder
     mapper: TaxonomyMapper
     segmenter: ClauseSegmenter
+    base: "ThemeComponents | None" = None  # with additions: the shipped taxonomy's components they extend
+    _extended: dict = field(default_factory=dict, repr=False)  # additions -> components (embedded once)
 
     @classmethod
     def load(cls, settings: Settings, backbone_file: E5File | None = None,
@@ -88,6 +91,29 @@ class ThemeComponents:
     def taxonomy_model(self) -> ThemeModel:
         return self.new_model().for_taxonomy(self.mapper.prototypes_.shape[1])
 
+    def with_additions(self, additions: Sequence[Touchpoint]) -> "ThemeComponents":
+        """The shipped taxonomy plus ``additions`` (appended, so touchpoint indices of the shipped ones stay):
+        only the additions' descriptions and examples are embedded, once per set of additions."""
+        base = self.base or self
+        if not additions:
+            return base
+        key = tuple((t.key, t.description, tuple(sorted(t.examples.items()))) for t in additions)
+        if key not in base._extended:
+            taxonomy = base.taxonomy.extended(list(additions))
+            texts, langs, owner = [], [], []
+            for k, tp in enumerate(additions, start=len(base.taxonomy.touchpoints)):
+                if tp.description:
+                    texts.append(tp.description)
+                    langs.append("en")
+                    owner.append(k)
+                for lang, examples in tp.examples.items():
+                    texts += list(examples)
+                    langs += [lang] * len(examples)
+                    owner += [k] * len(examples)
+            mapper = base.mapper.extended(taxonomy, base.embedder.transform(texts, langs), owner)
+            base._extended[key] = replace(base, taxonomy=taxonomy, mapper=mapper, base=base, _extended={})
+        return base._extended[key]
+
 
 class ThemeAssigner:
     """Pipeline stage: each comment's touchpoints (and discovered themes of ``model``), no clustering.
@@ -98,8 +124,16 @@ class ThemeAssigner:
 
     def __init__(self, components: ThemeComponents, model: ThemeModel | None = None) -> None:
         self.components = components
+        self._own_model = model is None
         self.model = model or components.taxonomy_model()
         self.version = components.version
+
+    def use_components(self, components: ThemeComponents) -> None:
+        """Switch to other components (the taxonomy with people's additions): batch jobs, edits and
+        real-time assignment of this process all read ``self.components``."""
+        if self._own_model:
+            self.model = components.taxonomy_model()
+        self.components, self.version = components, components.version
 
     def transform(self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None],
                   units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None) -> list[list[ThemeOut]]:

@@ -83,6 +83,23 @@ class TaxonomyMapper:
                                                for t in range(len(self.taxonomy.touchpoints))]))
         return self
 
+    def extended(self, taxonomy: Taxonomy, vectors: np.ndarray, owner: Sequence[int]) -> "TaxonomyMapper":
+        """A fitted mapper of ``taxonomy`` (this one's touchpoints + new ones at the end), given only the new
+        touchpoints' embedded examples: ``vectors`` with ``owner`` = their touchpoint's index in ``taxonomy``."""
+        n_old = len(self.taxonomy.touchpoints)
+        new = sorted(set(owner))
+        if new != list(range(n_old, len(taxonomy.touchpoints))):
+            raise ValueError("every added touchpoint needs embedded examples (or its description)")
+        out = TaxonomyMapper(taxonomy, self.calibration, self.centroid_weight, self.top_examples, self.prior_bonus,
+                             self.max_hits)
+        out.calibration_ = self.calibration_
+        owner_arr = np.asarray(owner)
+        out.example_vectors_ = np.concatenate([self.example_vectors_, vectors.astype(np.float32)])
+        out.example_owner_ = np.concatenate([self.example_owner_, owner_arr])
+        added = unit_rows(np.stack([vectors[owner_arr == t].mean(axis=0) for t in new]))
+        out.prototypes_ = np.concatenate([self.prototypes_, added])
+        return out
+
     def scores(self, X: np.ndarray, texts: Sequence[str] | None = None,
                languages: Sequence[str] | None = None) -> np.ndarray:
         """(rows, touchpoints) similarity scores; texts+languages enable the lexicon prior."""

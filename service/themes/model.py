@@ -10,13 +10,16 @@ touchpoint -> sub-theme) -> representation (``ClassTfidfKeywords``).
 Units are the whole comment plus its clauses (``service/segmentation.py``), so one comment carries several themes,
 and theme sentiment is the sentiment of the clauses that carry the theme. Vectors may be passed in (the analysis pipeline
 computes them in the same encoder pass as sentiment; batch jobs store them), so re-fitting with other
-settings never re-encodes. Edits (rename, merge, split) change the fitted model and survive
-``to_state``/``from_state``, so later assignments keep them.
+settings never re-encodes. Edits (rename, merge, split, keyword themes, moved comments) change the fitted
+model and survive ``to_state``/``from_state``, so later assignments keep them: a keyword theme is a rule
+on the comment's text (new comments that match join it), a moved comment is a pin on that comment's key
+(a batch job's row), applied after the vectors have been assigned.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +33,20 @@ from service.themes.representation import ClassTfidfKeywords, keyword_label
 from service.segmentation import ClauseSegmenter, Unit
 
 STATE_FORMAT = 1
+RULE_ONLY = 2.0  # radius no cosine reaches: a keyword theme is joined by its rule, never by a vector
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Where a keyword theme's phrase matches: at the start of a word, any case ("kassa" finds "Kassan",
+    "kassajonossa", not "matkassa"), so inflected Finnish and Swedish forms are found without stemming."""
+    return re.compile(r"(?<!\w)" + re.escape(phrase.strip().lower()))
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    theme: int                      # index of the keyword theme
+    phrase: str
+    language: str | None = None     # None: any language
 
 
 @dataclass
@@ -90,6 +107,8 @@ class ThemeModel:
         self.min_theme_share = min_theme_share
         self.max_sample = max_sample
         self.map_clusters = map_clusters
+        self.rules_: list[KeywordRule] = []
+        self.moves_: dict[str, dict[int, int]] = {}  # comment key -> {from top-level theme: to theme}
 
     # -- inputs ---------------------------------------------------------------------------
     def _units(self, texts: Sequence[str], units: Sequence[Sequence[Unit]] | None) -> list[list[Unit]]:
@@ -99,14 +118,15 @@ class ThemeModel:
             return [list(u) for u in units]
         return (self.segmenter or ClauseSegmenter()).transform(texts)
 
-    def _vectors(self, flat: Sequence[Unit], languages: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
+    def _vectors(self, texts: Sequence[str], units: Sequence[Sequence[Unit]], flat: Sequence[Unit],
+                 languages: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
         if vectors is not None:
             if len(vectors) != len(flat):
                 raise ValueError(f"{len(vectors)} vectors for {len(flat)} units")
             return np.asarray(vectors, dtype=np.float32)
         if self.embedder is None:
             raise ValueError("no vectors given and no embedding stage")
-        return self.embedder.transform([u.text for u in flat], [languages[u.comment] for u in flat])
+        return self.embedder.transform_units(texts, units, languages)
 
     def min_size(self, n_comments: int) -> int:
         return max(self.min_theme_size, math.ceil(self.min_theme_share * n_comments))
@@ -128,7 +148,7 @@ class ThemeModel:
             raise ValueError("cannot find themes in zero comments")
         per_comment = self._units(texts, units)
         flat = flatten(per_comment)
-        X = self._vectors(flat, languages, vectors)
+        X = self._vectors(texts, per_comment, flat, languages, vectors)
         ulangs = [languages[u.comment] for u in flat]
         utexts = [u.text for u in flat]
         n_min = self.min_size(len(texts))
@@ -257,6 +277,18 @@ class ThemeModel:
             t = self.themes_[t].merged_into  # type: ignore[assignment]
         return t
 
+    def touchpoint_themes(self) -> dict[int, int]:
+        """The mapper's touchpoint index -> this model's theme of it. By key, not position: a taxonomy that
+        gained touchpoints after the fit (``ThemeComponents.with_additions``) still fits the model, and its
+        new touchpoints reach the model only where a theme was given their key (``add_touchpoint``)."""
+        assert self.mapper is not None
+        index = {key: t for t, key in enumerate(self.mapper.taxonomy.keys)}
+        out: dict[int, int] = {}
+        for j, th in enumerate(self.themes_):
+            if th.touchpoint is not None and th.parent is None and th.touchpoint in index:
+                out.setdefault(index[th.touchpoint], j)  # the theme made for it first (a merge may copy its key)
+        return out
+
     def sub_for(self, top: int, v: np.ndarray) -> int | None:
         """The sub-theme of top-level theme ``top`` that vector ``v`` falls in, if any (the assignment rule)."""
         subs = [j for j, th in enumerate(self.themes_) if th.parent == top and th.merged_into is None]
@@ -270,9 +302,12 @@ class ThemeModel:
         """Per clause vector: its themes, best first ([] = none fits)."""
         out: list[list[UnitHit]] = [[] for _ in range(len(X))]
         if self.mapper is not None:
+            of_touchpoint = self.touchpoint_themes()
             for i, hits in enumerate(self.mapper.predict(X, texts, languages)):
-                out[i] = [UnitHit(self.canonical(h.touchpoint), None, h.confidence) for h in hits]
-        found = [j for j, th in enumerate(self.themes_) if th.discovered and th.parent is None and th.merged_into is None]
+                out[i] = [UnitHit(self.canonical(of_touchpoint[h.touchpoint]), None, h.confidence) for h in hits
+                          if h.touchpoint in of_touchpoint]
+        found = [j for j, th in enumerate(self.themes_)
+                 if th.discovered and th.parent is None and th.merged_into is None and th.radius < RULE_ONLY]
         if found:
             C = np.stack([self.themes_[j].centroid for j in found])
             R = np.array([self.themes_[j].radius for j in found])
@@ -313,12 +348,41 @@ class ThemeModel:
                        key=lambda x: (x.theme != main[k], -x.confidence, x.theme)) for k, row in enumerate(by)]
 
     def predict(self, texts: Sequence[str], languages: Sequence[str], units: Sequence[Sequence[Unit]] | None = None,
-                vectors: np.ndarray | None = None) -> list[list[CommentTheme]]:
+                vectors: np.ndarray | None = None, keys: Sequence[str] | None = None) -> list[list[CommentTheme]]:
+        """``keys`` name the comments (a job's rows) so that comments moved by hand stay where they were put."""
         per_comment = self._units(texts, units)
         flat = flatten(per_comment)
-        X = self._vectors(flat, languages, vectors)
+        X = self._vectors(texts, per_comment, flat, languages, vectors)
         hits = self.predict_units(X, [u.text for u in flat], [languages[u.comment] for u in flat])
-        return self.comment_themes(flat, hits, len(texts))
+        return self.apply_edits(self.comment_themes(flat, hits, len(texts)), texts, languages, flat, keys)
+
+    def apply_edits(self, rows: list[list[CommentTheme]], texts: Sequence[str], languages: Sequence[str],
+                    units: Sequence[Unit], keys: Sequence[str] | None = None) -> list[list[CommentTheme]]:
+        """Keyword themes (their rules, first) and moved comments (``keys``) over the vectors' assignment."""
+        if not self.rules_ and not (self.moves_ and keys is not None):
+            return rows
+        of_comment: dict[int, list[int]] = {}
+        for k, u in enumerate(units):
+            of_comment.setdefault(u.comment, []).append(k)
+        patterns = [(r, phrase_pattern(r.phrase)) for r in self.rules_]
+        out = []
+        for i, row in enumerate(rows):
+            lowered = texts[i].lower()
+            for rule, pat in reversed(patterns):  # the first rule ends up first: the comment's main theme
+                if (rule.language is None or rule.language == languages[i]) and pat.search(lowered):
+                    t = self.canonical(rule.theme)
+                    mine = [k for k in of_comment.get(i, []) if not units[k].whole and pat.search(units[k].text.lower())]
+                    mine = mine or [k for k in of_comment.get(i, []) if units[k].whole]
+                    row = [CommentTheme(t, None, 1.0, tuple(mine)), *(c for c in row if self.canonical(c.theme) != t)]
+            moved = self.moves_.get(keys[i]) if keys is not None else None
+            if moved:
+                for src, dst in moved.items():
+                    src, dst = self.canonical(src), self.canonical(dst)
+                    has_dst = any(self.canonical(c.theme) == dst for c in row)
+                    row = [c if self.canonical(c.theme) != src else CommentTheme(dst, None, 1.0, c.units)
+                           for c in row if not (has_dst and self.canonical(c.theme) == src)]
+            out.append(row)
+        return out
 
     # -- edits (kept by to_state, so later assignments follow them) ------------------------
     def index_of(self, theme_id: str) -> int:
@@ -393,6 +457,54 @@ class ThemeModel:
             new.append(th)
         return new
 
+    def add_keyword_theme(self, phrase: str, label: str | None = None, language: str | None = None) -> Theme:
+        """A new top-level theme of every comment whose text has ``phrase`` (optionally in one language)."""
+        phrase = " ".join(phrase.split())
+        if len(phrase) < 2:
+            raise ValueError("a keyword needs at least two characters")
+        dim = self.themes_[0].centroid.shape[0] if self.themes_ else 0
+        k = 1 + sum(1 for th in self.themes_ if th.theme_id.startswith("kw-"))
+        where = f" ({language})" if language else ""
+        th = Theme(f"kw-{k}", label or f"“{phrase}”{where}", {}, None, None, np.zeros(dim, np.float32), RULE_ONLY,
+                   {}, None, None, True)
+        self.themes_.append(th)
+        self.rules_.append(KeywordRule(len(self.themes_) - 1, phrase, language))
+        return th
+
+    def move(self, keys: Sequence[str], from_id: str, to_id: str) -> Theme:
+        """Comments ``keys`` leave top-level theme ``from_id`` (a sub-theme: its theme) for top-level ``to_id``."""
+        src, dst = self.index_of(from_id), self.index_of(to_id)
+        src = self.themes_[src].parent if self.themes_[src].parent is not None else src
+        if self.themes_[dst].parent is not None:
+            raise ValueError("comments are moved to a theme, not a sub-theme")
+        if src == dst:
+            raise ValueError("choose another theme than the comments' own")
+        if not keys:
+            raise ValueError("choose at least one comment to move")
+        for key in keys:
+            self.moves_.setdefault(str(key), {})[src] = dst
+        self.themes_[dst].edited = True
+        return self.themes_[dst]
+
+    def add_touchpoint(self, key: str, label: str, theme_id: str | None = None) -> Theme:
+        """Make a taxonomy touchpoint ``key`` (already in the mapper's taxonomy) one of this model's themes:
+        the discovered top-level theme ``theme_id`` becomes it, or (None) a new theme is added for it.
+        Comments the mapper gives the touchpoint are assigned to that theme from then on."""
+        if self.mapper is None or key not in self.mapper.taxonomy.keys:
+            raise ValueError(f"{key!r} is not a touchpoint of the loaded taxonomy")
+        if any(th.touchpoint == key and th.merged_into is None for th in self.themes_):
+            raise ValueError(f"this model already has a theme for the touchpoint {key!r}")
+        if theme_id is not None:
+            th = self.themes_[self.index_of(theme_id)]
+            if th.parent is not None or not th.discovered:
+                raise ValueError("only a discovered theme (not a sub-theme) can be added to the taxonomy")
+            th.touchpoint, th.label, th.labels, th.edited = key, label, {}, True
+            return th
+        dim = self.themes_[0].centroid.shape[0] if self.themes_ else 0
+        th = Theme(key.replace("_", "-"), label, {}, key, None, np.zeros(dim, np.float32), 0.0, {}, None, None, True)
+        self.themes_.append(th)
+        return th
+
     # -- persistence ------------------------------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-ready description, arrays): what the database stores for a fitted model."""
@@ -400,7 +512,9 @@ class ThemeModel:
             {"theme_id": t.theme_id, "label": t.label, "labels": t.labels, "touchpoint": t.touchpoint,
              "parent": t.parent, "radius": t.radius, "keywords": t.keywords, "merged_into": t.merged_into,
              "edited": t.edited, "n_sample": 0 if t.sample is None else int(len(t.sample))}
-            for t in self.themes_]}
+            for t in self.themes_],
+            "rules": [[r.theme, r.phrase, r.language] for r in self.rules_],
+            "moves": {k: {str(a): b for a, b in m.items()} for k, m in self.moves_.items()}}
         arrays = {"centroids": np.stack([t.centroid for t in self.themes_]).astype(np.float32)
                   if self.themes_ else np.zeros((0, 0), np.float32)}
         samples = [t.sample for t in self.themes_ if t.sample is not None]
@@ -420,8 +534,12 @@ class ThemeModel:
                                       arrays["centroids"][j].astype(np.float32), float(t["radius"]),
                                       {k: list(v) for k, v in t["keywords"].items()}, sample, t["merged_into"],
                                       bool(t["edited"])))
-        if self.mapper is not None:  # touchpoint themes are assigned through the taxonomy: keep indices aligned
-            keys = [t.touchpoint for t in self.themes_[: len(self.mapper.taxonomy.touchpoints)]]
-            if keys != self.mapper.taxonomy.keys:
-                raise ValueError("this theme model was fitted with another taxonomy; fit it again")
+        self.rules_ = [KeywordRule(int(t), str(p), lang) for t, p, lang in meta.get("rules", [])]
+        self.moves_ = {str(k): {int(a): int(b) for a, b in m.items()} for k, m in meta.get("moves", {}).items()}
+        if self.mapper is not None:  # touchpoint themes are assigned through the taxonomy, by key
+            missing = sorted({t.touchpoint for t in self.themes_ if t.touchpoint is not None}
+                             - set(self.mapper.taxonomy.keys))
+            if missing:
+                raise ValueError(f"this theme model was fitted with another taxonomy (no {', '.join(missing)}); "
+                                 "fit it again")
         return self

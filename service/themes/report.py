@@ -197,7 +197,9 @@ def build_report(
     other comments, e.g. a whole dump assigned to a model fitted on a sample of it."""
     n = len(texts)
     if rows is None:
-        rows, units, vectors = model.comment_themes(model.units_, model.unit_hits_, model.n_comments_), model.units_, model.vectors_
+        rows = model.apply_edits(model.comment_themes(model.units_, model.unit_hits_, model.n_comments_), texts,
+                                 languages, model.units_)
+        units, vectors = model.units_, model.vectors_
     elif units is None or vectors is None:
         raise ValueError("rows need their units and vectors")
     if len(rows) != n:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,6 +112,30 @@ class SplitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=2, ge=2, le=8, description="Sub-themes to make (a sub-theme splits into siblings).")
+
+
+class KeywordThemeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phrase: str = Field(min_length=2, max_length=200, description="Matched at the start of a word, any case.")
+    language: str | None = Field(default=None, max_length=8, description="Only comments in this language.")
+    label: str | None = Field(default=None, max_length=200, description="Omitted: the phrase in quotes.")
+
+
+class VersionOut(BaseModel):
+    number: int = Field(description="1 = the model as fitted.")
+    created_at: UtcDatetime
+    author: str
+    action: str = Field(description="fit, rename, merge, split, move, keyword, taxonomy or undo.")
+    params: dict[str, Any]
+    undone: bool
+    undone_at: UtcDatetime | None = None
+    undone_by: str | None = None
+
+
+class HistoryOut(BaseModel):
+    model_id: str
+    versions: list[VersionOut] = Field(description="Newest first; empty until the model is first edited.")
 
 
 class ThemeEditResponse(BaseModel):

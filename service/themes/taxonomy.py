@@ -55,6 +55,15 @@ class Taxonomy:
     def keys(self) -> list[str]:
         return [t.key for t in self.touchpoints]
 
+    def extended(self, extra: list[Touchpoint]) -> "Taxonomy":
+        """This taxonomy plus touchpoints added by people (stored in the database, never in the YAML)."""
+        clash = sorted({t.key for t in extra} & set(self.by_key))
+        if clash:
+            raise ValueError(f"touchpoint keys already in the taxonomy: {', '.join(clash)}")
+        digest = hashlib.sha256((self.digest + "".join(
+            f"|{t.key}:{t.description}:{sorted(t.examples.items())}" for t in extra)).encode()).hexdigest()[:12]
+        return Taxonomy([*self.touchpoints, *extra], self.lexicon, self.version, digest)
+
     @classmethod
     def load(cls, path: Path) -> "Taxonomy":
         text = path.read_text(encoding="utf-8")

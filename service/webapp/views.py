@@ -7,13 +7,14 @@ Everything a template prints comes from here or from the stored typed reports; J
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from service.storage.theme_models import VersionInfo
 from service.themes.report import SENTIMENT_LABELS, ScoreImpact, ThemeSummary, TrendPoint
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -188,3 +189,36 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+# -- history ------------------------------------------------------------------------------------
+_VERSION_TEXT = {  # action -> catalogue message of the history's sentence (params from the version)
+    "fit": "as fitted on {n_comments} comments",
+    "rename": "renamed {theme_id} to “{label}”",
+    "merge": "merged {themes}",
+    "merge_label": "merged {themes} as “{label}”",
+    "split": "split {theme_id} into {n}",
+    "move": "moved {n} comments from {from} to {to}",
+    "keyword": "made a theme of the comments with “{phrase}”",
+    "keyword_language": "made a theme of the {language} comments with “{phrase}”",
+    "taxonomy": "added {theme_id} to the taxonomy as “{label}”",
+}
+
+
+def version_row(v: VersionInfo, t: Callable[..., str]) -> dict[str, Any]:
+    """One line of a model's history, in the page's language."""
+    p = dict(v.params)
+    action = v.action
+    if action == "merge":
+        p["themes"] = ", ".join(p.get("theme_ids") or [])
+        action = "merge_label" if p.get("label") else "merge"
+    elif action == "keyword" and p.get("language"):
+        action = "keyword_language"
+    key = _VERSION_TEXT.get(action)
+    try:
+        text = t(key, **p) if key else action
+    except (KeyError, IndexError):  # a version written by another release with other params
+        text = action
+    return {"number": v.number, "when": v.created_at.strftime("%Y-%m-%d %H:%M"), "author": v.author, "text": text,
+            "undone": v.undone_at is not None, "undone_by": v.undone_by,
+            "undone_when": v.undone_at.strftime("%Y-%m-%d %H:%M") if v.undone_at else None}

@@ -3,6 +3,15 @@
 (function () {
   "use strict";
 
+  // UI text in the page's language (service/webapp/i18n.py JS_MESSAGES), {name} fields filled in
+  var messages = {};
+  try { messages = JSON.parse(document.getElementById("tp-messages").textContent || "{}"); } catch (e) { messages = {}; }
+  function t(message, fields) {
+    var text = messages[message] || message;
+    Object.keys(fields || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(fields[k])); });
+    return text;
+  }
+
   function detailText(body) {
     if (!body) return "";
     var d = body.detail;
@@ -21,7 +30,7 @@
       errorBox.hidden = true;
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      status.textContent = "Uploading…";
+      status.textContent = t("Uploading…");
       var data = new FormData(form);
       // empty optional fields mean "detect": do not send them
       ["text_column", "id_column", "language_column", "metadata_columns", "sheet", "encoding"].forEach(function (k) {
@@ -30,13 +39,13 @@
       fetch(form.getAttribute("action"), { method: "POST", body: data, headers: { "Accept": "application/json" } })
         .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
         .then(function (res) {
-          if (!res.ok) throw new Error(detailText(res.body) || "upload failed");
-          status.textContent = "Uploaded: job " + res.body.id + " started.";
+          if (!res.ok) throw new Error(detailText(res.body) || t("upload failed"));
+          status.textContent = t("Uploaded: job {id} started.", { id: res.body.id });
           window.location.assign(form.dataset.jobsUrl + "/" + encodeURIComponent(res.body.id));
         })
         .catch(function (err) {
           status.textContent = "";
-          errorBox.textContent = "Upload refused: " + err.message;
+          errorBox.textContent = t("Upload refused: {why}", { why: err.message });
           errorBox.hidden = false;
           button.disabled = false;
           errorBox.focus();
@@ -55,9 +64,10 @@
         .then(function (job) {
           if (bar) bar.value = job.progress;
           if (text) {
-            text.textContent = job.status + (job.phase ? " (" + job.phase.replace("_", " ") + ")" : "") + ": " +
-              job.rows_done + " of " + job.total_rows + " rows, " + Math.round(100 * job.progress) + "%" +
-              (job.errors ? ", " + job.errors + " rows with errors" : "");
+            var status = t(job.status) + (job.phase ? " (" + t(job.phase.replace("_", " ")) + ")" : "");
+            text.textContent = t("{status}: {done} of {total} rows, {pct}%", {
+              status: status, done: job.rows_done, total: job.total_rows, pct: Math.round(100 * job.progress)
+            }) + (job.errors ? ", " + t("{n} rows with errors", { n: job.errors }) : "");
           }
           if (job.status === "completed" || job.status === "failed") window.location.reload();
           else window.setTimeout(poll, 1000);
@@ -87,9 +97,20 @@
     var button = f.querySelector("button[type=submit]");
     var count = function () {
       var n = f.querySelectorAll("input[name=theme_ids]:checked").length + Number(f.dataset.merge || 0);
-      button.textContent = n >= 2 ? "Merge " + n + " themes" : "Merge (choose at least two)";
+      button.textContent = n >= 2 ? t("Merge {n} themes", { n: n }) : t("Merge (choose at least two)");
     };
     f.addEventListener("change", count);
     count();
+  });
+
+  // -- print (the print stylesheet leaves the report: no forms, no navigation) ----------------------
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+
+  // -- a new share link: selected, ready to copy ----------------------------------------------
+  Array.prototype.forEach.call(document.querySelectorAll("[data-select-all]"), function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+    input.focus();
   });
 })();

@@ -1,0 +1,73 @@
+"""Touchpoints added to the taxonomy by people: stored rows, read back as ``Touchpoint``s in the order added."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.storage.models import TaxonomyAdditionRow
+from service.themes.taxonomy import Touchpoint
+
+MAX_EXAMPLES = 20  # per language
+
+
+def touchpoint_key(label: str) -> str:
+    """``custom_`` + the label in lower-case ASCII words (``Parkering & avgifter`` -> ``custom_parkering_avgifter``)."""
+    ascii_ = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    slug = "_".join(re.findall(r"[a-z0-9]+", ascii_.lower()))[:48] or "touchpoint"
+    return f"custom_{slug}"
+
+
+def _touchpoint(row: TaxonomyAdditionRow) -> Touchpoint:
+    examples = json.loads(row.examples_json)
+    return Touchpoint(key=row.key, label=row.label, labels={}, description=row.description, concepts=(),
+                      examples={lang: tuple(ex) for lang, ex in examples.items()})
+
+
+class TaxonomyAdditions:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def all(self) -> list[Touchpoint]:
+        with self._session() as s:
+            return [_touchpoint(r) for r in s.scalars(select(TaxonomyAdditionRow).order_by(TaxonomyAdditionRow.id))]
+
+    def add(self, label: str, description: str, examples: Mapping[str, Sequence[str]], created_by: str,
+            taken: Sequence[str] = ()) -> Touchpoint:
+        """Store a new touchpoint under a key made from ``label`` (suffixed when ``taken`` or stored has it).
+
+        ``ValueError`` when it has neither a description nor an example."""
+        label = " ".join(label.split())[:200]
+        if not label:
+            raise ValueError("the touchpoint needs a name")
+        clean = {lang: [" ".join(e.split())[:500] for e in ex if e.strip()][:MAX_EXAMPLES]
+                 for lang, ex in examples.items()}
+        clean = {lang: ex for lang, ex in clean.items() if ex}
+        description = " ".join(description.split())[:1000]
+        if not clean and not description:
+            raise ValueError("the touchpoint needs a description or at least one example comment")
+        base = touchpoint_key(label)
+        with self._session() as s:
+            stored = set(s.scalars(select(TaxonomyAdditionRow.key)))
+        used = stored | set(taken)
+        key, k = base, 1
+        while key in used:
+            k += 1
+            key = f"{base}_{k}"
+        row = TaxonomyAdditionRow(key=key, label=label, description=description,
+                                  examples_json=json.dumps(clean, ensure_ascii=True), created_by=created_by[:200])
+        try:
+            with self._session() as s, s.begin():
+                s.add(row)
+        except IntegrityError:
+            raise ValueError(f"the touchpoint key {key!r} was just taken; try again") from None
+        return _touchpoint(row)
