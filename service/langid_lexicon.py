@@ -54,6 +54,17 @@ class WordLexicon:
         ll = ll - ll.max(axis=1, keepdims=True)
         return ll - np.log(np.exp(ll).sum(axis=1, keepdims=True))
 
+    def all_listed(self, texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+        """(n,) True where the text has words and every one is listed (above the floor) in one of
+        ``classes``: such a text is no other language's, so the other-distractor screen is skipped."""
+        cols = [self.classes.index(c) for c in classes]
+        listed = self.log_freq[:, cols].max(axis=1) > np.log(self.meta["floor"]) + 0.05  # float16 rounding
+        out = np.zeros(len(texts), dtype=bool)
+        for i, text in enumerate(texts):
+            rows = [self.index.get(w) for w in words_of(text)]
+            out[i] = bool(rows) and all(j is not None and listed[j] for j in rows)
+        return out
+
     # -- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,8 @@ def test_hint_is_a_prior_and_a_clear_text_is_flagged(ident):
 
 def test_short_answer_set_floors(ident):
     """The README's short-set figures: with the survey's language as hint every configured
-    language >= 0.95; without hints 'und' rows and Norwegian/German/Dutch rows hold."""
+    language >= 0.95; without hints sv/fi/en >= 0.95, da >= 0.9, and the 'und' rows and
+    Norwegian/German/Dutch rows hold."""
     rows = short_rows()
     texts = [r["text"] for r in rows]
     configured = [r for r in rows if r["lang"] in ident.languages]
@@ -122,8 +123,9 @@ def test_short_answer_set_floors(ident):
     assert sum(und) / len(und) >= 0.9
     others = [p not in ident.languages for r, p in zip(rows, preds) if r["lang"] not in (*ident.languages, "und")]
     assert sum(others) / len(others) >= 0.8
-    plain = [ok(r, p) for r, p in zip(rows, preds) if r["lang"] in ident.languages]
-    assert sum(plain) / len(plain) >= 0.9
+    for lang in ident.languages:  # unhinted; Danish is 20/22 (README: still short of 0.95)
+        got = [ok(r, p) for r, p in zip(rows, preds) if r["lang"] == lang]
+        assert sum(got) / len(got) >= (0.9 if lang == "da" else 0.95), lang
 
 
 def test_short_answer_set_beats_lingua(ident, lingua):
@@ -140,13 +142,12 @@ def test_one_word_answers_beat_lingua_on_held_out_reviews(ident, lingua):
     from training.langid_data import in_domain_sets
 
     sets = in_domain_sets("test", n=150)
-    for lang in ("sv", "en"):
-        words = sets[lang]["words"]
-        ours = np.mean([p == lang for p in ident.predict(words)])
-        theirs = np.mean([p == lang for p in lingua.predict(words)])
-        assert ours > theirs + 0.05, lang
-    da = sets["da"]["words"]
-    assert np.mean([p == "da" for p in ident.predict(da)]) >= np.mean([p == "da" for p in lingua.predict(da)]) - 0.05
+    for lang in ("sv", "da", "en"):  # Danish too, since the word lexicon (was level with lingua)
+        for kind in ("words", "pairs"):
+            texts = sets[lang][kind]
+            ours = np.mean([p == lang for p in ident.predict(texts)])
+            theirs = np.mean([p == lang for p in lingua.predict(texts)])
+            assert ours > theirs + 0.05, (lang, kind)
 
 
 def test_combiner_artefact_is_small_json_for_both_modes():
@@ -167,10 +168,29 @@ def test_combiner_artefact_is_small_json_for_both_modes():
         np.load(DEFAULT_MODEL_DIR / name, allow_pickle=False).close()
 
 
+def test_low_memory_mode_meets_the_short_set_target_without_hints():
+    """README: in low-memory mode every configured language of the short set is >= 0.95 unhinted."""
+    low = LanguageIdentifier(lingua_high_accuracy=False).fit()
+    rows = [r for r in short_rows() if r["lang"] in low.languages]
+    preds = low.predict([r["text"] for r in rows])
+    for lang in low.languages:
+        got = [p == r["lang"] or p in (r.get("accept") or "").split(",") for r, p in zip(rows, preds) if r["lang"] == lang]
+        assert sum(got) / len(got) >= 0.95, lang
+
+
 def test_low_memory_mode_uses_its_own_combiner():
     low = LanguageIdentifier(lingua_high_accuracy=False).fit()
     assert low._combiner.fitted_on != LanguageIdentifier().fit()._combiner.fitted_on
     assert low.predict(["Tack för snabb leverans", "Kiitos", "Der Kundenservice war sehr freundlich."]) == ["sv", "fi", "de"]
+    # trigram lingua calls this Estonian; every word is a listed Finnish word, so no screen
+    assert low.predict(["Nopea toimitus"]) == ["fi"]
+
+
+def test_other_distractor_screen_skipped_only_for_listed_words():
+    lex = WordLexicon.load(DEFAULT_MODEL_DIR)
+    texts = ["Nopea toimitus", "Hurtig levering og god service", "Der Kundenservice war sehr freundlich.",
+             "Snelle levering en goede service", "Muy buen servicio", ""]
+    assert lex.all_listed(texts, ["sv", "da", "fi", "en"]).tolist() == [True, True, False, False, False, False]
 
 
 def test_norwegian_prior_can_be_switched_off(ident):

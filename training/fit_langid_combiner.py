@@ -26,7 +26,7 @@ cell of every set weighs the same):
    priors that keep Norwegian out are shipped without a threshold and ``fitted_on`` says
    ``feasible: false`` and which cell loses most.
 
-Deterministic (fixed data, deterministic optimiser); takes about a minute on 2 cores.
+Deterministic (fixed data, deterministic optimiser); takes about two minutes on 2 cores.
 """
 
 from __future__ import annotations
