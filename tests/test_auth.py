@@ -379,6 +379,17 @@ def test_webapp_sign_in_scopes_pages_to_the_tenant(secured):
     assert c.get(f"/v1/jobs/{job_a}").status_code == 401
 
 
+def test_sign_in_page_speaks_the_ui_language(secured):
+    c, *_ = secured
+    c.cookies.clear()
+    page = c.get("/app/sign-in", headers={"Accept-Language": "sv"})
+    assert '<label for="api_key">API-nyckel</label>' in page.text and "Logga in" in page.text
+    bad = c.post("/app/sign-in", data={"api_key": "tp_wrong"}, headers={"Accept-Language": "fi"})
+    assert bad.status_code == 401 and "API-avainta ei tunneta" in bad.text
+    out = c.post("/app/sign-out", headers={"Accept-Language": "da"})
+    assert "Logget ud." in out.text
+
+
 def test_revoking_a_key_ends_its_web_sessions(secured):
     c, _, store, _ = secured
     c.cookies.clear()

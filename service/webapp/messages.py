@@ -13,6 +13,21 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "API docs": ("API-dokumentation", "API-dokumentation", "API-ohjeet"),
     "Signed in as {who}": ("Inloggad som {who}", "Logget ind som {who}", "Kirjautuneena: {who}"),
     "Sign out": ("Logga ut", "Log ud", "Kirjaudu ulos"),
+    # -- sign-in (service/webapp/signin.py) ----------------------------------------------------
+    "Sign in": ("Logga in", "Log ind", "Kirjaudu sisään"),
+    "Signed out.": ("Utloggad.", "Logget ud.", "Kirjauduttu ulos."),
+    "API key": ("API-nyckel", "API-nøgle", "API-avain"),
+    "This Touchpoints service requires an API key. Paste yours to see your team's jobs and themes; the key itself is not stored in your browser, only a sign-in that lasts until you sign out or the key is revoked.": (
+        "Den här Touchpoints-tjänsten kräver en API-nyckel. Klistra in din för att se ditt teams jobb och teman; själva nyckeln sparas inte i webbläsaren, bara en inloggning som gäller tills du loggar ut eller nyckeln återkallas.",
+        "Denne Touchpoints-tjeneste kræver en API-nøgle. Indsæt din for at se dit teams job og temaer; selve nøglen gemmes ikke i din browser, kun et login, der gælder, indtil du logger ud, eller nøglen tilbagekaldes.",
+        "Tämä Touchpoints-palvelu vaatii API-avaimen. Liitä omasi nähdäksesi tiimisi työt ja teemat; itse avainta ei tallenneta selaimeesi, vain kirjautuminen, joka on voimassa, kunnes kirjaudut ulos tai avain perutaan."),
+    "It starts with {prefix}. An administrator creates one with:": (
+        "Den börjar med {prefix}. En administratör skapar en med:", "Den begynder med {prefix}. En administrator opretter en med:",
+        "Se alkaa {prefix}. Ylläpitäjä luo avaimen komennolla:"),
+    "That API key is unknown or has been revoked. Check it and try again, or ask an administrator for a new one.": (
+        "API-nyckeln är okänd eller har återkallats. Kontrollera den och försök igen, eller be en administratör om en ny.",
+        "API-nøglen er ukendt eller er blevet tilbagekaldt. Kontrollér den og prøv igen, eller bed en administrator om en ny.",
+        "API-avainta ei tunneta tai se on peruttu. Tarkista se ja yritä uudelleen, tai pyydä ylläpitäjältä uusi."),
     "Display in": ("Visa på", "Vis på", "Näytä kielellä"),
     "Change": ("Byt", "Skift", "Vaihda"),
     "Back to the jobs": ("Tillbaka till jobben", "Tilbage til jobbene", "Takaisin töihin"),

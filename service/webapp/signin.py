@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from service.api.auth import SignInRequired, auth_runtime
 from service.auth.session import COOKIE_NAME
 from service.config import Settings
-from service.webapp.routes import PageError, _error_page, _local, _render, _same_origin
+from service.webapp.routes import PageError, _error_page, _local, _render, _same_origin, _t
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
 
@@ -61,8 +61,8 @@ async def sign_in(request: Request) -> HTMLResponse | RedirectResponse:
     rt = auth_runtime(request)
     key = rt.keys.authenticate(raw.strip()) if isinstance(raw, str) and raw.strip() else None
     if key is None:
-        return _page(request, target, status=401, error="That API key is unknown or has been revoked. Check it "
-                     "and try again, or ask an administrator for a new one (touchpoints keys create).")
+        return _page(request, target, status=401, error=_t(request)(
+            "That API key is unknown or has been revoked. Check it and try again, or ask an administrator for a new one."))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE_NAME, rt.signer.issue(key.id), max_age=settings.session_max_age_seconds,
                         path=f"{_root(request)}/", httponly=True, samesite="lax",
@@ -76,7 +76,8 @@ def sign_out(request: Request) -> HTMLResponse | RedirectResponse:
         _same_origin(request)
     except PageError as exc:
         return _error_page(request, exc)
-    response = RedirectResponse(f"{_root(request)}/app/sign-in?notice={quote('Signed out.')}", status_code=303)
+    notice = quote(_t(request)("Signed out."))
+    response = RedirectResponse(f"{_root(request)}/app/sign-in?notice={notice}", status_code=303)
     response.delete_cookie(COOKIE_NAME, path=f"{_root(request)}/", httponly=True, samesite="lax",
                            secure=request.url.scheme == "https")
     return response
