@@ -34,6 +34,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from service.api.auth import cross_site
 from service.api.errors import ApiError
 from service.api.routes_themes import _edit as edit_model, editor, theme_pipeline, theme_store, undo as undo_model
 from service.batch.columns import ColumnMapping
@@ -223,10 +224,7 @@ def _redirect(url: str, **message: str | None) -> RedirectResponse:
 
 
 def _same_origin(request: Request) -> None:
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise PageError(403, "Refused", "this form may only be sent from the Touchpoints app itself")
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if cross_site(request):  # the rule the API applies to the pages' cookie-signed calls too
         raise PageError(403, "Refused", "this form may only be sent from the Touchpoints app itself")
 
 
