@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import sqlite3
 import threading
 import time
@@ -15,14 +16,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from service import cli
 from service.api.app import create_app
 from service.auth.keys import ApiKeyStore
 from service.auth.rate_limit import TokenBucketLimiter
 from service.config import Settings, get_settings
-from service.storage import make_engine
+from service.storage import Repository, make_engine
+from service.storage.models import Base
 
 DATA = Path(__file__).parent / "data"
 CSV = "id,text\n1,Leveransen kom en vecka för sent.\n2,Great app and friendly staff\n3,Laskussa oli väärä summa.\n"
@@ -456,3 +458,56 @@ def test_a_database_from_before_tenancy_is_upgraded_in_place(tmp_path, settings,
         assert c.get("/v1/jobs/j0", headers=bearer(default_key)).status_code == 200
         assert c.get("/v1/datasets/d0", headers=bearer(other_key)).status_code == 404
         assert c.get("/v1/jobs/j0", headers=bearer(other_key)).status_code == 404
+
+
+PG_URL = os.environ.get("TOUCHPOINTS_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="set TOUCHPOINTS_TEST_POSTGRES_URL to run against PostgreSQL")
+def test_postgres_database_from_before_tenancy_is_upgraded(tmp_path):
+    """PostgreSQL: tables without the tenant columns (dropped here) gain them, with their indexes; rows are default's."""
+    engine = make_engine(PG_URL)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    ds = Repository(engine).create_dataset("old.csv", "csv", {})
+    with engine.begin() as conn:
+        for table in ("tp_datasets", "tp_jobs", "tp_theme_models"):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN tenant"))
+    engine.dispose()
+    engine = make_engine(PG_URL)
+    try:
+        for table in ("tp_datasets", "tp_jobs", "tp_theme_models"):
+            assert "tenant" in {col["name"] for col in inspect(engine).get_columns(table)}
+            assert f"ix_{table}_tenant" in {ix["name"] for ix in inspect(engine).get_indexes(table)}
+        assert Repository(engine).for_tenant("default").get_dataset(ds.id) is not None
+        assert Repository(engine).for_tenant("other").get_dataset(ds.id) is None
+        make_engine(PG_URL).dispose()  # a second start: nothing to add, nothing fails
+    finally:
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="set TOUCHPOINTS_TEST_POSTGRES_URL to run against PostgreSQL")
+def test_postgres_keys_and_tenants_over_http(settings, pipeline):
+    engine = make_engine(PG_URL)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    s = auth_settings(settings, Path("unused")).model_copy(update={"database_url": PG_URL})
+    store = ApiKeyStore(make_engine(PG_URL))
+    (_, a), (b_info, b) = store.create("acme", "a"), store.create("beta", "b")
+    try:
+        with TestClient(create_app(s, pipeline=pipeline)) as c:
+            job = upload(c, a, "/v1/jobs/upload").json()["id"]
+            assert wait_done(c, a, job)["status"] == "completed"
+            assert c.get(f"/v1/jobs/{job}", headers=bearer(b)).status_code == 404
+            model_id = c.get(f"/v1/jobs/{job}/themes", headers=bearer(a)).json()["model_id"]
+            assert c.get(f"/v2/themes/models/{model_id}", headers=bearer(b)).status_code == 404
+            store.revoke(b_info.id)
+            assert c.get("/v2/themes/models", headers=bearer(b)).status_code == 401
+            assert c.post("/app/sign-in", data={"api_key": a}, follow_redirects=False).status_code == 303
+            assert job in c.get("/app").text
+    finally:
+        store.engine.dispose()
+        engine = make_engine(PG_URL)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
