@@ -129,6 +129,16 @@ def test_revoked_key_is_401_at_once(secured):
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
 
 
+
+def test_keys_on_without_a_database_answer_503_never_an_unchecked_request(tmp_path, settings, pipeline):
+    s = auth_settings(settings, tmp_path / "missing" / "dir" / "auth.db")  # its directory does not exist
+    with TestClient(create_app(s, pipeline=pipeline)) as c:
+        r = c.post("/v1/comments/analyze", json=COMMENT, headers=bearer("tp_" + "x" * 43))
+        assert r.status_code == 503 and r.json()["error"] == "auth_unavailable"
+        assert c.get("/app", follow_redirects=False).status_code == 503
+        assert c.get("/readyz").status_code == 503
+
+
 # -- tenants -----------------------------------------------------------------------------------
 def test_another_tenants_dataset_and_job_are_404_like_missing_ones(secured):
     c, keys, *_ = secured
