@@ -31,6 +31,7 @@ def default_models_dir() -> Path:
 DEFAULT_MODELS_DIR = default_models_dir()
 
 
+UnitMode = Literal["spans", "separate"]  # how clause vectors are computed (Settings.inference_units)
 LANGUAGES: tuple[str, ...] = ("sv", "da", "fi", "en")  # the languages every model is built and measured for
 
 
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     )
     inference_cache_dir: Path | None = Field(
         default=None, description="Where exported ONNX graphs are cached (default ~/.cache/touchpoints/onnx).")
+    inference_units: UnitMode = Field(
+        default="separate",
+        description="Clauses' theme vectors: separate (each clause encoded as its own string) or spans (pooled "
+        "from the comment's own encoder pass: fewer tokens; both measured in models/themes/span_pooling.json). "
+        "Sentence and clause sentiment is always encoded alone.",
+    )
     sentiment_max_sentences: int = Field(
         default=50, ge=1, description="Sentence-level scores are returned for at most this many sentences per comment."
     )

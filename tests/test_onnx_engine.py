@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from service.config import Settings
+from service.encoder.spans import WHOLE
 from service.encoder import read_e5_file
 from service.sentiment.model import SentimentModel
 from service.sentiment.scorer import model_version
@@ -29,19 +30,23 @@ def passes(tmp_path_factory):
     return ref, onnx, cache
 
 
+SPANS = [[WHOLE, (0, 22), (23, 62)], [WHOLE], [WHOLE, (0, 40)], [WHOLE, (0, 11)], [WHOLE], [WHOLE]]
+
+
 def test_onnx_matches_torch(passes):
     ref, onnx, _ = passes
-    want = [True] * len(TEXTS)
-    p_ref, v_ref = ref.run(TEXTS, want, want)
-    p_onnx, v_onnx = onnx.run(TEXTS, want, want)
-    assert np.abs(p_ref - p_onnx).max() < 1e-4
+    p_ref, v_ref = ref.run(TEXTS, SPANS, SPANS)
+    p_onnx, v_onnx = onnx.run(TEXTS, SPANS, SPANS)
+    for a, b in zip(p_ref, p_onnx):
+        assert a.shape == b.shape and np.abs(a - b).max() < 1e-4
+    v_ref, v_onnx = np.vstack(v_ref), np.vstack(v_onnx)
     cos = (v_ref * v_onnx).sum(1) / np.linalg.norm(v_ref, axis=1) / np.linalg.norm(v_onnx, axis=1)
     assert cos.min() > 0.9999
 
 
 def test_unwanted_rows_are_not_computed_and_graphs_are_cached(passes):
     _, onnx, cache = passes
-    p, v = onnx.run(TEXTS[:2], [True, False], [False, True])
-    assert p[1].sum() == 0 and v[0].sum() == 0 and p[0].sum() == pytest.approx(1.0) and np.linalg.norm(v[1]) > 0
+    p, v = onnx.run(TEXTS[:2], [[WHOLE], None], [None, [WHOLE]])
+    assert p[1] is None and v[0] is None and p[0].sum() == pytest.approx(1.0) and np.linalg.norm(v[1]) > 0
     folders = [d for d in cache.iterdir() if not d.name.startswith(".")]
     assert len(folders) == 1 and {f.name for f in folders[0].iterdir()} == {"lower.onnx", "sentiment.onnx", "vectors.onnx"}

@@ -12,7 +12,8 @@ Sets: ``training/themes_data.py``. Methods, all on the same rows in one run:
 ARI / V-measure count unassigned comments as one extra cluster. Parallel sets also report how often
 all four language versions of a comment share the main theme, and the language bias of the vectors
 (nearest neighbour in the same language; translation retrieval) before and after centring.
-Encoded vectors are cached under build/themes-cache (keyed by texts and backbone), so re-runs are fast.
+Encoded vectors are cached under build/themes-cache (keyed by texts, backbone and ``--units``), so
+re-runs are fast.
 """
 
 from __future__ import annotations
@@ -51,13 +52,13 @@ def encode(comp: ThemeComponents, texts: Sequence[str], langs: Sequence[str]) ->
     """Units and raw (uncentred) vectors, cached on disk."""
     units = comp.segmenter.transform(texts)
     flat = flatten(units)
-    h = hashlib.sha256(comp.embedder.centering_.backbone_sha256_.encode())
+    h = hashlib.sha256(f"{comp.embedder.centering_.backbone_sha256_}|{comp.embedder.units}".encode())
     for u in flat:
-        h.update(u.text.encode("utf-8", "surrogatepass") + b"\x00")
+        h.update(f"{u.text}|{u.start}|{texts[u.comment] if not u.whole else ''}".encode("utf-8", "surrogatepass") + b"\x00")
     path = CACHE / f"{h.hexdigest()[:24]}.npy"
     if path.exists():
         return units, np.load(path)
-    raw = comp.embedder.raw([u.text for u in flat])
+    raw = comp.embedder.raw_units(texts, units)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, raw)
     return units, raw
@@ -204,10 +205,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--per-label", type=int, default=150)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--sets", nargs="*", default=None, help="only these sets")
+    ap.add_argument("--units", choices=["spans", "separate"], default=Settings().inference_units,
+                    help="clause vectors pooled from the comment's pass (the service default) or encoded alone")
     args = ap.parse_args(argv)
-    comp = ThemeComponents.load(Settings())
+    comp = ThemeComponents.load(Settings(inference_units=args.units))
     legacy = load_references()
-    res: dict = {"model_version": comp.version, "sets": {}}
+    res: dict = {"model_version": comp.version, "units": args.units, "sets": {}}
     for name, (texts, langs, gold, groups) in sets(args.per_label).items():
         if args.sets and name not in args.sets:
             continue

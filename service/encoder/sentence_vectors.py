@@ -8,7 +8,7 @@ fine-tuned top -> sentiment, frozen top -> theme vectors (one pass for both, iss
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -16,26 +16,11 @@ from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.models.bert.modeling_bert import BertLayer
 
+from service.encoder.batching import length_sorted_batches, padded
 from service.encoder.backbone import backbone_config, backbone_state, build_backbone, mean_pool
 from service.encoder.e5_file import E5File
+from service.encoder.spans import Span, span_pass
 from service.encoder.tokenizer import E5Tokenizer
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Index batches of similar length: padding (wasted compute) is what makes CPU inference slow."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def padded(ids: Sequence[Sequence[int]], batch: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, attention_mask) for the rows ``batch``, right-padded to the longest."""
-    width = max(len(ids[i]) for i in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, i in enumerate(batch):
-        input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-        mask[row, : len(ids[i])] = 1
-    return input_ids, mask
 
 
 class FrozenTop(nn.Module):
@@ -58,12 +43,16 @@ class FrozenTop(nn.Module):
         self.load_state_dict(own, strict=True)
         self.eval()
 
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Mean-pooled sentence vectors (batch, hidden)."""
+    def tokens(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token states after the pretrained top (batch, tokens, hidden)."""
         mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
         for layer in self.layers:
             hidden = layer(hidden, mask)
-        return mean_pool(hidden, attention_mask)
+        return hidden
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled sentence vectors (batch, hidden)."""
+        return mean_pool(self.tokens(hidden, attention_mask), attention_mask)
 
 
 class SentenceEncoder:
@@ -78,6 +67,17 @@ class SentenceEncoder:
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
+
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span] | None]) -> list[np.ndarray | None]:
+        """Per text, one vector per span (``WHOLE`` or character [start, end)) from one pass over it."""
+
+        def states(ids: np.ndarray, mask: np.ndarray, rows: Mapping[str, list[int]]) -> dict[str, np.ndarray]:
+            with torch.inference_mode():
+                hidden = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+            return {h: hidden.last_hidden_state[ks].numpy() for h, ks in rows.items()}
+
+        return span_pass(texts, {"v": spans}, lambda t: self.tokenizer.encode_with_anchors(t, self.max_length), states,
+                         self.batch_size, self.tokenizer.pad)["v"]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         ids = self.tokenizer.encode(texts, self.max_length)

@@ -61,11 +61,53 @@ class E5Tokenizer:
         Head+tail beats head-only truncation for reviews (Sun et al. 2019): the verdict is often
         at the end ("... never again!"). The prefix stays at the start.
         """
+        return [self._truncated(ids, max_length) for ids in self.content_ids(texts)]
+
+    def _truncated(self, ids: list[int], max_length: int) -> list[int]:
         keep = min(max_length, self.max_positions) - 2
-        head = keep // 4
+        if len(ids) > keep:
+            head = keep // 4
+            ids = ids[:head] + ids[len(ids) - (keep - head) :]
+        return [self.bos, *ids, self.eos]
+
+    def _normalised_with_origins(self, text: str) -> tuple[str, list[int]]:
+        """``normalise(text)`` built character by character, with each character's index in ``text``
+        (-1 for the prefix and the added leading space)."""
+        chars: list[str] = []
+        origins: list[int] = []
+        n_prefix = len(self.prefix)
+        for k, ch in enumerate(self.prefix + text):
+            for c in self._table.get(ord(ch), ch):
+                if c == " " and chars and chars[-1] == " ":
+                    continue  # runs of spaces collapse, as ``_SPACES`` does
+                chars.append(c)
+                origins.append(k - n_prefix if k >= n_prefix else -1)
+        if not chars or chars[0] != " ":
+            chars.insert(0, " ")
+            origins.insert(0, -1)
+        return "".join(chars).replace(" ", METASPACE), origins
+
+    def encode_with_anchors(self, texts: Sequence[str], max_length: int) -> list[tuple[list[int], list[int]]]:
+        """Per text ``(ids, anchors)``: ``encode``'s ids and, per token, the index in the text of its
+        first character (the word it starts, for a metaspace-led piece); -1 for <s>, the prefix, </s>.
+
+        What span pooling needs: a sentence or clause at characters [start, end) is the run of tokens
+        whose anchor lies in it, so its vector can be pooled from the comment's own token states.
+        """
         out = []
-        for ids in self.content_ids(texts):
-            if len(ids) > keep:
-                ids = ids[:head] + ids[len(ids) - (keep - head) :]
-            out.append([self.bos, *ids, self.eos])
+        for text in texts:
+            norm, origins = self._normalised_with_origins(text)
+            enc = self._tokenizer.encode(norm, add_special_tokens=False)
+            ids: list[int] = []
+            anchors: list[int] = []
+            for i, (start, end) in zip(enc.ids, enc.offsets):
+                if i == self.unk:  # one <unk> per character, as the engine emits (see ``content_ids``)
+                    ids.extend([i] * (end - start))
+                    anchors.extend(origins[start:end])
+                    continue
+                k = next((j for j in range(start, end) if norm[j] != METASPACE), end)
+                ids.append(i)
+                anchors.append(origins[k] if k < len(origins) else -1)
+            keep = self._truncated(list(range(len(ids))), max_length)[1:-1]  # positions that survive
+            out.append((self._truncated(ids, max_length), [-1, *(anchors[j] for j in keep), -1]))
         return out

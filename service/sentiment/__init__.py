@@ -38,5 +38,5 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
             shared.release_torch()
     return SentimentScorer(
         model, version, batch_size=settings.inference_batch_size,
-        max_sentences=settings.sentiment_max_sentences, shared=shared,
+        max_sentences=settings.sentiment_max_sentences, shared=shared, units=settings.inference_units,
     )

@@ -88,12 +88,16 @@ class SentimentNet(nn.Module):
             hidden = layer(hidden, mask)
         return hidden
 
-    def upper_states(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The mean-pooled sentence vector after the trainable layers."""
+    def upper_tokens(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token states after the trainable layers (span pooling averages parts of them)."""
         mask = self._mask(hidden, attention_mask)
         for layer in self.backbone.encoder.layer[self.split :]:
             hidden = layer(hidden, mask)
-        return mean_pool(hidden, attention_mask)
+        return hidden
+
+    def upper_states(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The mean-pooled sentence vector after the trainable layers."""
+        return mean_pool(self.upper_tokens(hidden, attention_mask), attention_mask)
 
     def upper(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Logits from the frozen layers' token states."""

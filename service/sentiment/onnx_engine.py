@@ -25,7 +25,7 @@ from service.encoder import FrozenTop
 from service.sentiment.model import SentimentModel
 
 log = logging.getLogger(__name__)
-PARTS = ("lower", "sentiment", "vectors")
+PARTS = ("lower", "sentiment", "vectors")  # the latter two output token states (pooled in numpy)
 
 
 class _Lower(nn.Module):
@@ -43,7 +43,16 @@ class _Sentiment(nn.Module):
         self.net = net
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.net.upper(hidden, mask)
+        return self.net.upper_tokens(hidden, mask)
+
+
+class _ThemeTop(nn.Module):
+    def __init__(self, top: FrozenTop) -> None:
+        super().__init__()
+        self.top = top
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.top.tokens(hidden, mask)
 
 
 def default_cache_dir() -> Path:
@@ -54,14 +63,13 @@ def _key(model: SentimentModel, version: str, int8: bool) -> str:
     import onnxruntime  # noqa: PLC0415
 
     h = hashlib.sha256()
-    for part in (model.model.config.backbone_sha256, version, torch.__version__, onnxruntime.__version__, str(int8), "1"):
+    for part in (model.model.config.backbone_sha256, version, torch.__version__, onnxruntime.__version__, str(int8), "2"):
         h.update(part.encode() + b"\x00")
     return h.hexdigest()[:20]
 
 
 def _export(module: nn.Module, args: tuple[torch.Tensor, ...], names: list[str], out: str, path: Path) -> None:
-    axes = {n: {0: "batch", 1: "tokens"} for n in names}
-    axes[out] = {0: "batch"} if out != "hidden" else {0: "batch", 1: "tokens"}
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, out]}  # every part maps token states
     with torch.inference_mode(False), torch.no_grad():
         torch.onnx.export(module.eval(), args, str(path), input_names=names, output_names=[out], dynamic_axes=axes,
                           opset_version=17, dynamo=False)
@@ -80,8 +88,8 @@ def build_graphs(model: SentimentModel, top: FrozenTop, version: str, int8: bool
     hidden = model.model.lower(ids, mask).detach()
     log.info("exporting the encoder to ONNX (once per model version) into %s", folder)
     _export(_Lower(model.model), (ids, mask), ["ids", "mask"], "hidden", tmp / "lower.onnx")
-    _export(_Sentiment(model.model), (hidden, mask), ["hidden", "mask"], "logits", tmp / "sentiment.onnx")
-    _export(top, (hidden, mask), ["hidden", "mask"], "vectors", tmp / "vectors.onnx")
+    _export(_Sentiment(model.model), (hidden, mask), ["hidden", "mask"], "states", tmp / "sentiment.onnx")
+    _export(_ThemeTop(top), (hidden, mask), ["hidden", "mask"], "states", tmp / "vectors.onnx")
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
 
@@ -115,8 +123,8 @@ class OnnxEngine:
     def lower(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.sessions["lower"].run(None, {"ids": ids, "mask": mask})[0]
 
-    def logits(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+    def sentiment_tokens(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
         return self.sessions["sentiment"].run(None, {"hidden": hidden[rows], "mask": mask[rows]})[0]
 
-    def vectors(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+    def theme_tokens(self, hidden: np.ndarray, mask: np.ndarray, rows: list[int]) -> np.ndarray:
         return self.sessions["vectors"].run(None, {"hidden": hidden[rows], "mask": mask[rows]})[0]

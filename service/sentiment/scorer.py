@@ -1,9 +1,8 @@
 """Comment- and sentence-level sentiment for the pipeline's sentiment stage.
 
 The comment label comes from the model applied to the whole comment (what it was trained on);
-each sentence is scored separately as well, so mixed comments ("friendly staff, but I waited
-an hour") expose both sides. All comments and sentences of a request go through the encoder
-in one length-sorted, batched pass.
+each sentence is scored as well, so mixed comments ("friendly staff, but I waited an hour") expose
+both sides. All comments of a request go through the encoder in one length-sorted, batched pass.
 """
 
 from __future__ import annotations
@@ -11,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-
 import numpy as np
 
+from service.config import UnitMode
+from service.encoder.spans import WHOLE
 from service.schemas import SentenceSentiment, SentimentOut
 from service.sentiment.model import LABELS, SentimentModel
 from service.segmentation import SentenceSplitter, Span, Unit
@@ -46,16 +46,20 @@ class SentimentScorer:
     """``fit`` is loading; ``transform(texts, languages)`` -> one ``SentimentOut`` per text.
 
     With a ``SharedPass``, ``transform_with_units`` also scores theme units (clauses) and returns their
-    theme vectors from the same encoder pass.
+    theme vectors from the same encoder pass. Sentences (and clauses, for their sentiment) are always
+    encoded as their own strings: pooled from the comment's pass they take on its sentiment
+    (``training/eval_span_pooling.py`` measured it). ``units`` decides the clauses' theme vectors:
+    ``"spans"`` pools them from the comment's own pass, ``"separate"`` encodes each clause alone.
     """
 
     def __init__(self, model: SentimentModel, version: str, batch_size: int = 64, max_sentences: int = 50,
-                 shared: SharedPass | None = None) -> None:
+                 shared: SharedPass | None = None, units: UnitMode = "separate") -> None:
         self.model = model
         self.version = version
         self.batch_size = batch_size
         self.max_sentences = max_sentences
         self.shared = shared
+        self.units = units
         self.splitter = SentenceSplitter()
 
     def transform(self, texts: Sequence[str], languages: Sequence[str]) -> list[SentimentOut]:
@@ -69,9 +73,8 @@ class SentimentScorer:
     ) -> tuple[list[SentimentOut], list[SentenceSentiment] | None, np.ndarray | None]:
         """(comment sentiment, per flattened unit its sentiment, per flattened unit its raw theme vector).
 
-        Unique strings only: a one-sentence comment is scored once for comment, sentence and unit.
         ``unit_sentiment=False`` (real-time analysis, which reports no per-theme sentiment) skips the
-        sentiment head for clauses that are neither a comment nor a sentence: they only need vectors.
+        sentiment of clauses that are neither a comment nor a sentence: they only need vectors.
         ``sentences``: the texts' sentence spans when the caller already split them (the pipeline does,
         for the theme units too), so spaCy runs once per request.
         """
@@ -81,6 +84,7 @@ class SentimentScorer:
             raise ValueError("theme units need a SharedPass")
         spans = [s[: self.max_sentences] for s in (sentences if sentences is not None else self.splitter.split(texts))]
         flat = [u for us in units for u in us] if units is not None else []
+        pooled = self.shared is not None and self.units == "spans"
         unique: dict[str, int] = {}
         for text, sents in zip(texts, spans):
             unique.setdefault(text, len(unique))
@@ -88,16 +92,26 @@ class SentimentScorer:
                 unique.setdefault(s.text, len(unique))
         n_scored = len(unique)
         for u in flat:
-            unique.setdefault(u.text, len(unique))
+            if unit_sentiment or not pooled:
+                unique.setdefault(u.text, len(unique))
         strings = list(unique)
         vectors = None
         if self.shared is not None:
-            want_vec = [False] * len(strings)
-            for u in flat:
-                want_vec[unique[u.text]] = True
-            want_p = [unit_sentiment or k < n_scored for k in range(len(strings))]
-            proba, vec = self.shared.run(strings, want_p, want_vec)
-            vectors = vec[[unique[u.text] for u in flat]] if flat else None
+            vector_req: list[list[tuple[int, int]] | None] = [None] * len(strings)
+            if pooled:  # each comment's units pooled from the comment's own pass
+                for i, text in enumerate(texts):
+                    if units is not None and units[i]:
+                        vector_req[unique[text]] = [WHOLE if u.whole else (u.start, u.end) for u in units[i]]
+            else:
+                for u in flat:
+                    vector_req[unique[u.text]] = [WHOLE]
+            proba_req = [[WHOLE] if unit_sentiment or k < n_scored else None for k in range(len(strings))]
+            p_rows, v_rows = self.shared.run(strings, proba_req, vector_req)
+            proba = np.vstack([p if p is not None else np.full((1, len(LABELS)), np.nan) for p in p_rows])
+            if flat and pooled:
+                vectors = np.vstack([v_rows[unique[texts[i]]] for i in range(len(texts)) if units[i]])  # type: ignore[index,misc]
+            elif flat:
+                vectors = np.vstack([v_rows[unique[u.text]] for u in flat])  # type: ignore[misc]
         else:
             proba = self.model.predict_proba(strings, self.batch_size)
 
@@ -109,7 +123,7 @@ class SentimentScorer:
                 label=_label(p), score=_score(p), probabilities=p, sentences=sentences, model_version=self.version
             ))
         unit_out = [_sentence(u.text, u.start, u.end, proba[unique[u.text]]) for u in flat] if unit_sentiment else None
-        return out, unit_out, vectors
+        return out, unit_out, (vectors.astype(np.float32) if vectors is not None else None)
 
 
 def _sentence(text: str, start: int, end: int, row: np.ndarray) -> SentenceSentiment:

@@ -6,32 +6,36 @@ same top layers (``FrozenTop``) gives the theme vectors, each only for the strin
 Themes therefore cost the top half of an encoder pass, not a second full pass, and no second copy of
 the 250k-token embedding table is held in memory.
 
+Each text runs once; sentence and clause scores and vectors are pooled from its token states
+(``service.encoder.spans``), or, with ``units="separate"`` in the scorer, each is its own text.
 Two engines compute the three parts (lower, sentiment top, theme top): torch (the reference) and
 ONNX Runtime (``onnx_engine.py``: the same graphs exported from these modules, faster on CPU).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 import torch
 
-from service.encoder import E5File, FrozenTop, length_sorted_batches, padded
+from service.encoder import E5File, FrozenTop
+from service.encoder.spans import WHOLE, Span, span_pass
 from service.sentiment.model import LABELS, SentimentModel, softmax
 
 
 class Engine(Protocol):
-    """The three parts of the pass on numpy arrays (ids, mask: int64 (batch, tokens))."""
+    """The three parts of the pass on numpy arrays (ids, mask: int64 (batch, tokens)); the tops return
+    token states (len(rows), tokens, hidden), pooled by the caller (whole text or spans)."""
 
     name: str
 
     def lower(self, ids: np.ndarray, mask: np.ndarray) -> object: ...
 
-    def logits(self, hidden: object, mask: np.ndarray, rows: list[int]) -> np.ndarray: ...
+    def sentiment_tokens(self, hidden: object, mask: np.ndarray, rows: list[int]) -> np.ndarray: ...
 
-    def vectors(self, hidden: object, mask: np.ndarray, rows: list[int]) -> np.ndarray: ...
+    def theme_tokens(self, hidden: object, mask: np.ndarray, rows: list[int]) -> np.ndarray: ...
 
 
 class TorchEngine:
@@ -45,49 +49,54 @@ class TorchEngine:
         with torch.inference_mode():
             return self.net.lower(torch.from_numpy(ids), torch.from_numpy(mask))
 
-    def logits(self, hidden: torch.Tensor, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+    def sentiment_tokens(self, hidden: torch.Tensor, mask: np.ndarray, rows: list[int]) -> np.ndarray:
         with torch.inference_mode():
-            return self.net.upper(hidden[rows], torch.from_numpy(mask[rows])).float().numpy()
+            return self.net.upper_tokens(hidden[rows], torch.from_numpy(mask[rows])).float().numpy()
 
-    def vectors(self, hidden: torch.Tensor, mask: np.ndarray, rows: list[int]) -> np.ndarray:
+    def theme_tokens(self, hidden: torch.Tensor, mask: np.ndarray, rows: list[int]) -> np.ndarray:
         with torch.inference_mode():
-            return self.top(hidden[rows], torch.from_numpy(mask[rows])).numpy()
+            return self.top.tokens(hidden[rows], torch.from_numpy(mask[rows])).numpy()
 
 
 class SharedPass:
-    """``run(texts, want_proba, want_vector)`` -> (calibrated probabilities, raw mean-pooled theme vectors)."""
+    """``run(texts, proba_spans, vector_spans)``: calibrated probabilities and raw theme vectors, per
+    text one row per requested span (``WHOLE`` or character [start, end)), from one encoder pass."""
 
     def __init__(self, model: SentimentModel, file: E5File, batch_size: int = 64, engine: Engine | None = None) -> None:
         self.model = model
         self.top = FrozenTop(file, model.model.split)
         self.batch_size = batch_size
         self.engine = engine or TorchEngine(model, self.top)
+        head = model.model.classifier  # applied to pooled states in numpy (dropout is off at inference)
+        self.head_weight = head.weight.detach().float().numpy().T.copy()
+        self.head_bias = head.bias.detach().float().numpy().copy()
 
     @property
     def dim(self) -> int:
         return int(self.top.config.hidden_size)
 
-    def run(self, texts: Sequence[str], want_proba: Sequence[bool], want_vector: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
-        """Rows not wanted stay zero. Length-sorted batches, results in input order."""
-        n = len(texts)
-        proba = np.zeros((n, len(LABELS)), dtype=np.float64)
-        vectors = np.zeros((n, self.dim), dtype=np.float32)
-        if n == 0:
-            return proba, vectors
-        ids = self.model.encode(texts)
-        logits = np.zeros((n, len(LABELS)), dtype=np.float32)
-        for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
-            input_ids, mask = (t.numpy() for t in padded(ids, batch, self.model.tokenizer.pad))
-            hidden = self.engine.lower(input_ids, mask)
-            rows_p = [k for k, i in enumerate(batch) if want_proba[i]]
-            rows_v = [k for k, i in enumerate(batch) if want_vector[i]]
-            if rows_p:
-                logits[[batch[k] for k in rows_p]] = self.engine.logits(hidden, mask, rows_p)
-            if rows_v:
-                vectors[[batch[k] for k in rows_v]] = self.engine.vectors(hidden, mask, rows_v)
-        wanted = np.asarray(want_proba, dtype=bool)
-        proba[wanted] = softmax(logits[wanted].astype(np.float64), self.model.temperature)
-        return proba, vectors
+    def run(self, texts: Sequence[str], proba_spans: Sequence[Sequence[Span] | None],
+            vector_spans: Sequence[Sequence[Span] | None]) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+        """Per text (None where nothing was asked): probabilities (spans, labels) and vectors (spans, hidden)."""
+        if len(proba_spans) != len(texts) or len(vector_spans) != len(texts):
+            raise ValueError("one span list (or None) per text")
+
+        def states(ids: np.ndarray, mask: np.ndarray, rows: Mapping[str, list[int]]) -> dict[str, np.ndarray]:
+            hidden = self.engine.lower(ids, mask)
+            out = {}
+            if "proba" in rows:
+                out["proba"] = self.engine.sentiment_tokens(hidden, mask, rows["proba"])
+            if "vector" in rows:
+                out["vector"] = self.engine.theme_tokens(hidden, mask, rows["vector"])
+            return out
+
+        tokenizer = self.model.tokenizer
+        pooled = span_pass(texts, {"proba": proba_spans, "vector": vector_spans},
+                           lambda t: tokenizer.encode_with_anchors(t, self.model.max_length), states,
+                           self.batch_size, tokenizer.pad)
+        proba = [None if p is None else softmax((p @ self.head_weight + self.head_bias).astype(np.float64),
+                                                self.model.temperature) for p in pooled["proba"]]
+        return proba, pooled["vector"]
 
     def release_torch(self) -> None:
         """Drop the torch copies of the weights once another engine holds them (~0.4 GB less RSS).
@@ -101,8 +110,15 @@ class SharedPass:
         self.top.layers = None
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.run(texts, [True] * len(texts), [False] * len(texts))[0]
+        """Whole-text probabilities, (n, labels)."""
+        proba = self.run(texts, [[WHOLE]] * len(texts), [None] * len(texts))[0]
+        return np.vstack(proba) if texts else np.zeros((0, len(LABELS)))
+
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span] | None]) -> list[np.ndarray | None]:
+        """Theme vectors of spans, one pass per text (the ``ThemeEmbedder`` encoder protocol)."""
+        return self.run(texts, [None] * len(texts), spans)[1]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Theme vectors only (the ``ThemeEmbedder`` encoder protocol)."""
-        return self.run(texts, [False] * len(texts), [True] * len(texts))[1]
+        """Whole-text theme vectors, (n, hidden) (the ``ThemeEmbedder`` encoder protocol)."""
+        vectors = self.run(texts, [None] * len(texts), [[WHOLE]] * len(texts))[1]
+        return np.vstack(vectors).astype(np.float32) if texts else np.zeros((0, self.dim), np.float32)

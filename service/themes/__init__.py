@@ -58,12 +58,12 @@ class ThemeComponents:
     def load(cls, settings: Settings, backbone_file: E5File | None = None,
              encoder: VectorEncoder | None = None) -> "ThemeComponents":
         """Cached per themes folder and encoder: the API, batch jobs and evaluation share one embedded taxonomy."""
-        key = (settings.themes_path.resolve(), settings.inference_batch_size, id(encoder))
+        key = (settings.themes_path.resolve(), settings.inference_batch_size, settings.inference_units, id(encoder))
         if key not in _LOADED:
             path = key[0]
             taxonomy = Taxonomy.load(path / TAXONOMY_FILE)
             embedder = ThemeEmbedder(path / LANGUAGE_MEANS_FILE, backbone_file=backbone_file, encoder=encoder,
-                                     batch_size=settings.inference_batch_size).fit()
+                                     batch_size=settings.inference_batch_size, units=settings.inference_units).fit()
             mapper = TaxonomyMapper(taxonomy, Calibration.load(path / MAPPING_FILE)).fit(embedder.transform)
             _LOADED[key] = (taxonomy, embedder, mapper)
         taxonomy, embedder, mapper = _LOADED[key]

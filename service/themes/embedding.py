@@ -16,7 +16,10 @@ from typing import Protocol
 
 import numpy as np
 
+from service.config import UnitMode
 from service.encoder import E5File, SentenceEncoder, read_e5_file
+from service.encoder.spans import WHOLE, Span
+from service.segmentation import Unit
 
 LANGUAGE_MEANS_FILE = "language_means.npz"
 
@@ -52,22 +55,26 @@ class LanguageCentering:
 class VectorEncoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span] | None]) -> list[np.ndarray | None]: ...
+
 
 class ThemeEmbedder:
     """Texts -> language-centred unit vectors; the stage ``ThemeModel`` calls when no vectors are given.
 
-    ``encoder`` is anything with ``encode(texts) -> raw e5 vectors``: the analysis pipeline passes its
+    ``encoder`` is anything with ``encode(texts)`` / ``encode_spans`` -> raw e5 vectors: the analysis pipeline passes its
     ``SharedPass`` (one backbone in memory for sentiment and themes); by default the whole frozen
     encoder is built from ``backbone_file`` (or the installed wheel).
     """
 
     def __init__(self, means_path: Path, max_length: int = 128, batch_size: int = 64,
-                 backbone_file: E5File | None = None, encoder: VectorEncoder | None = None) -> None:
+                 backbone_file: E5File | None = None, encoder: VectorEncoder | None = None,
+                 units: UnitMode = "separate") -> None:
         self.means_path = means_path
         self.max_length = max_length
         self.batch_size = batch_size
         self.backbone_file = backbone_file
         self.encoder = encoder
+        self.units = units
 
     def fit(self, *_: object) -> "ThemeEmbedder":
         file = self.backbone_file or read_e5_file()
@@ -82,3 +89,18 @@ class ThemeEmbedder:
 
     def transform(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
         return self.centering_.transform(self.raw(texts), languages)
+
+    def raw_units(self, texts: Sequence[str], units: Sequence[Sequence[Unit]]) -> np.ndarray:
+        """Raw vectors of every unit, flattened: pooled from one pass per comment (``units="spans"``, what
+        the analysis pass computes) or each unit encoded as its own text."""
+        flat = [u for us in units for u in us]
+        if self.units == "separate" or not flat:
+            return self.raw([u.text for u in flat]).reshape(len(flat), -1)
+        rows = self.encoder_.encode_spans(texts, [[WHOLE if u.whole else (u.start, u.end) for u in us] or None
+                                                  for us in units])
+        return np.vstack([r for r in rows if r is not None]).astype(np.float32)
+
+    def transform_units(self, texts: Sequence[str], units: Sequence[Sequence[Unit]],
+                        languages: Sequence[str]) -> np.ndarray:
+        """Language-centred unit vectors; ``languages`` per comment."""
+        return self.centering_.transform(self.raw_units(texts, units), [languages[u.comment] for us in units for u in us])

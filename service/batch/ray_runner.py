@@ -1,0 +1,479 @@
+"""``touchpoints score --engine ray``: the local runner's scoring, mapped over blocks on a Ray cluster.
+
+The driver stages the input into fixed blocks of rows, Ray Data maps a scoring actor (one loaded
+pipeline per worker, ``score_rows`` as in the local runner) over the block ids, and each actor
+writes its block's scored rows (the output's columns) plus the report's inputs (clause offsets and
+sentiment, fp16 theme vectors). The driver then fits the themes on an even sample of the scored
+comments, as the local runner does, a second map step assigns every block's comments to that model,
+and the driver writes one Parquet file and the themes report.
+
+Exactly once: a block's files are renamed into place only when complete and a block counts as done
+when its part exists, so a killed worker's block is redone whole (Ray restarts the actor and retries
+the task) and a killed driver resumes from the committed parts when the same command runs again.
+The state folder (``--state``, default ``OUTPUT.tpray``) must be a path every node sees (local
+disk in local mode, a shared file system on a cluster):
+
+    plan.json                     input fingerprint, block count, columns and resolved mapping
+    input/block-N.parquet         staged rows (row_idx, record JSON, problem): what a worker reads
+    parts/block-N.parquet         scored rows, the output's columns
+    parts/block-N.units.parquet   the report's inputs for those rows
+    themes.json, themes.npz       the theme model fitted on the sample
+    parts/block-N.themes.json     the block's comments assigned to it
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.batch.columns import ColumnMapping, to_comment
+from service.batch.ingest import ColumnTracker, Redactor
+from service.batch.readers import normalize, read_rows
+from service.batch.report import DumpReport, _Dump, _theme_report
+from service.batch.scoring import score_rows
+from service.batch.writers import write_output
+from service.config import Settings
+from service.storage import ExportRow
+from service.storage.models import utcnow
+from service.storage.repository import dumps
+from service.themes.clustering import even_sample
+from service.themes.model import CommentTheme
+
+log = logging.getLogger(__name__)
+PLAN_FILE = "plan.json"
+MODEL_META, MODEL_ARRAYS = "themes.json", "themes.npz"
+
+
+def _block(i: int) -> str:
+    return f"block-{i:06d}"
+
+
+def _peak_rss_mib() -> int:
+    import resource  # noqa: PLC0415 - POSIX
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+@dataclass
+class Plan:
+    """What staging found; a re-run with the same fingerprint reuses the staged blocks and the parts."""
+
+    fingerprint: str
+    rows: int
+    problems: int
+    block_rows: int
+    blocks: int
+    columns: list[list[str]]
+    mapping: dict[str, Any]
+
+    def save(self, state: Path) -> None:
+        _atomic_write_text(state / PLAN_FILE, json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, state: Path) -> "Plan | None":
+        path = state / PLAN_FILE
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def stage(input_path: Path, fmt: str, mapping: ColumnMapping, state: Path, fingerprint: str, block_rows: int, *,
+          sheet: str | None = None, encoding: str = "utf-8", redact: bool = False,
+          progress: Callable[[int], None] | None = None) -> Plan:
+    """Read the input once into ``block_rows``-row Parquet blocks; raises MalformedFile/MappingError."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    plan = Plan.load(state)
+    if plan is not None and plan.fingerprint == fingerprint and plan.block_rows == block_rows:
+        return plan
+    shutil.rmtree(state, ignore_errors=True)  # another input or block size: nothing of the old run applies
+    (state / "input").mkdir(parents=True)
+    (state / "parts").mkdir()
+    tracker, redactor = ColumnTracker(), (Redactor(mapping) if redact else None)
+    n = problems = blocks = 0
+    buf: list[tuple[int, str, str | None]] = []
+
+    def flush() -> None:
+        nonlocal blocks, buf
+        table = pa.table({"row_idx": [r[0] for r in buf], "record": [r[1] for r in buf], "problem": [r[2] for r in buf]},
+                         schema=pa.schema([("row_idx", pa.int64()), ("record", pa.string()), ("problem", pa.string())]))
+        pq.write_table(table, state / "input" / f"{_block(blocks)}.parquet")
+        blocks += 1
+        if progress:
+            progress(len(buf))
+        buf = []
+
+    from service.batch.formats import MalformedFile  # noqa: PLC0415
+
+    for row in read_rows(input_path, fmt, sheet, encoding):
+        tracker.observe(row.record)
+        record = {k: normalize(v) for k, v in row.record.items()}
+        if redactor is not None:
+            record = redactor(record, row.problem)
+        buf.append((n, dumps(record), row.problem))
+        n += 1
+        problems += row.problem is not None
+        if len(buf) >= block_rows:
+            flush()
+    if buf:
+        flush()
+    if n == 0:
+        raise MalformedFile("the file has no data rows")
+    columns = tracker.columns()
+    resolved = mapping.resolve([c for c, _ in columns if c != "_extra_fields"])
+    if redactor is not None:
+        redactor.check(resolved)
+    plan = Plan(fingerprint, n, problems, block_rows, blocks, columns, resolved.to_dict())
+    plan.save(state)
+    return plan
+
+
+def _read_block(state: Path, i: int) -> list[tuple[int, dict[str, Any], str | None]]:
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    t = pq.read_table(state / "input" / f"{_block(i)}.parquet").to_pydict()
+    return [(int(r), json.loads(rec), p) for r, rec, p in zip(t["row_idx"], t["record"], t["problem"])]
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """What a worker rebuilds its ``Settings`` from (its own environment may differ on a cluster)."""
+    return settings.model_dump(mode="json", exclude={"database_url", "upload_dir"})
+
+
+class BlockScorer:
+    """Ray Data actor: loads the pipeline once, then scores whole blocks (``__call__`` gets block ids)."""
+
+    def __init__(self, state: str, settings: dict[str, Any], threads: int) -> None:
+        import torch  # noqa: PLC0415
+
+        from service.pipeline import AnalysisPipeline  # noqa: PLC0415
+
+        torch.set_num_threads(threads)
+        self.settings = Settings(**{**settings, "torch_threads": threads})
+        self.state = Path(state)
+        self.plan = Plan.load(self.state)
+        assert self.plan is not None
+        self.mapping = ColumnMapping.from_dict(self.plan.mapping)
+        self.pipeline = AnalysisPipeline.from_settings(self.settings)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:
+        done = [self.score_block(int(i)) for i in batch["block"]]
+        return {"block": [int(i) for i in batch["block"]], "rows": done, "rss_mib": [_peak_rss_mib()] * len(done)}
+
+    def score_block(self, i: int) -> int:
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        rows = _read_block(self.state, i)
+        results = {r["row_idx"]: r for r in score_rows(self.pipeline, self.mapping, rows)}
+        export, side = [], []
+        for row_idx, record, problem in rows:
+            r = dict(results[row_idx])
+            units_json, blob = r.pop("units_json", None), r.pop("vectors", None)
+            r["themes"] = json.loads(r.pop("themes_json") or "[]")
+            r.pop("row_idx")
+            export.append(ExportRow(row_idx, record, problem, r))
+            comment = to_comment(record, row_idx, self.mapping) if r["status"] == "ok" else None
+            meta = comment.metadata if comment is not None and not isinstance(comment, str) else None
+            side.append({"row_idx": row_idx, "status": r["status"], "comment_id": str(r["comment_id"]),
+                         "text": str(record.get(self.mapping.text, "")) if r["status"] == "ok" else None,
+                         "language": r["language"], "sentiment": r["sentiment"], "sentiment_score": r["sentiment_score"],
+                         "meta_score": meta.score if meta else None,
+                         "meta_time": meta.timestamp.isoformat() if meta and meta.timestamp else None,
+                         "units_json": units_json, "vectors": blob})
+        parts = self.state / "parts"
+        tmp = parts / f".{_block(i)}.units.{os.getpid()}.tmp"
+        pq.write_table(pa.Table.from_pylist(side, schema=_SIDE_SCHEMA()), tmp)
+        os.replace(tmp, parts / f"{_block(i)}.units.parquet")
+        # the part last: its existence is what marks the block done
+        write_output(parts / f"{_block(i)}.parquet", "parquet", self.plan.columns, [export])
+        return len(rows)
+
+
+def _SIDE_SCHEMA():  # type: ignore[no-untyped-def]  # noqa: N802 - a constant that needs pyarrow imported
+    import pyarrow as pa  # noqa: PLC0415
+
+    return pa.schema([("row_idx", pa.int64()), ("status", pa.string()), ("comment_id", pa.string()),
+                      ("text", pa.string()), ("language", pa.string()), ("sentiment", pa.string()),
+                      ("sentiment_score", pa.float64()), ("meta_score", pa.float64()), ("meta_time", pa.string()),
+                      ("units_json", pa.string()), ("vectors", pa.binary())])
+
+
+def _load_dump(state: Path, blocks: Sequence[int], columns: Sequence[str] | None = None) -> Iterator[dict[str, list]]:
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    for i in blocks:
+        yield pq.read_table(state / "parts" / f"{_block(i)}.units.parquet", columns=columns).to_pydict()
+
+
+def _dump_of(tables: Iterator[dict[str, list]]) -> tuple[_Dump, Counter[str], Counter[str], int, int]:
+    """The report's comments (those with stored units) and its counts, in row order."""
+    dump, languages, sentiments = _Dump(), Counter[str](), Counter[str]()
+    n = errors = 0
+    for t in tables:
+        for k in range(len(t["row_idx"])):
+            n += 1
+            if t["status"][k] != "ok":
+                errors += 1
+                continue
+            languages[t["language"][k] or "und"] += 1
+            sentiments[t["sentiment"][k] or "unscored"] += 1
+            if t["units_json"][k] is None:
+                continue
+            label = t["sentiment"][k]
+            when = datetime.fromisoformat(t["meta_time"][k]) if t["meta_time"][k] else None
+            dump.add(t["text"][k], t["language"][k] or "und", t["comment_id"][k],
+                     {"label": label, "score": t["sentiment_score"][k]} if label else None, t["meta_score"][k], when,
+                     t["units_json"][k], t["vectors"][k], row_idx=t["row_idx"][k])
+    return dump, languages, sentiments, n, errors
+
+
+class BlockAssigner:
+    """Ray Data actor for the second map step: every comment of a block assigned to the fitted themes."""
+
+    def __init__(self, state: str, settings: dict[str, Any], threads: int) -> None:
+        import torch  # noqa: PLC0415
+
+        from service.themes import ThemeComponents  # noqa: PLC0415
+
+        torch.set_num_threads(threads)
+        self.state = Path(state)
+        self.model = load_model(self.state, ThemeComponents.load(Settings(**settings)))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:
+        done = [self.assign_block(int(i)) for i in batch["block"]]
+        return {"block": [int(i) for i in batch["block"]], "rows": done, "rss_mib": [_peak_rss_mib()] * len(done)}
+
+    def assign_block(self, i: int) -> int:
+        dump = _dump_of(_load_dump(self.state, [i]))[0]
+        rows: dict[str, list] = {}
+        if dump.texts:
+            idx = np.arange(len(dump.texts))
+            keys = [str(r) for r in dump.rows]
+            first = np.cumsum([0] + [len(us) for us in dump.units])  # block-wide unit index -> the row's own
+            for k, (row_idx, comment) in enumerate(zip(dump.rows, self.model.predict(*dump.subset(idx), keys=keys))):
+                rows[str(row_idx)] = [[c.theme, c.sub, c.confidence, [int(u - first[k]) for u in c.units]]
+                                      for c in comment]
+        _atomic_write_text(self.state / "parts" / f"{_block(i)}.themes.json", json.dumps(rows))
+        return len(rows)
+
+
+def load_model(state: Path, components: Any) -> Any:
+    meta = json.loads((state / MODEL_META).read_text())
+    with np.load(state / MODEL_ARRAYS) as z:
+        arrays = {k: z[k] for k in z.files}
+    return components.new_model().load_state(meta, arrays)
+
+
+def fit_themes(state: Path, plan: Plan, settings: Settings, components: Any) -> int:
+    """Fit on an even sample of the scored comments (as ``service.batch.report`` does); the sample's size."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    # which rows carry units, block by block, without reading their vectors
+    has_units = []
+    for i in range(plan.blocks):
+        t = pq.read_table(state / "parts" / f"{_block(i)}.units.parquet", columns=["status", "units_json"]).to_pydict()
+        has_units.append(sum(1 for s, u in zip(t["status"], t["units_json"]) if s == "ok" and u is not None))
+    total = sum(has_units)
+    if total < 2:
+        return 0
+    picks = set(even_sample(total, settings.themes_report_max_comments).tolist())
+    sample, seen = _Dump(), 0
+    for i, t in enumerate(_load_dump(state, range(plan.blocks))):
+        if not has_units[i]:
+            continue
+        for k in range(len(t["row_idx"])):
+            if t["status"][k] != "ok" or t["units_json"][k] is None:
+                continue
+            if seen in picks:
+                sample.add(t["text"][k], t["language"][k] or "und", t["comment_id"][k], None, None, None,
+                           t["units_json"][k], t["vectors"][k], row_idx=t["row_idx"][k])
+            seen += 1
+    model = components.new_model().fit(*sample.subset(np.arange(len(sample.texts))))
+    meta, arrays = model.to_state()
+    np.savez(state / f".{MODEL_ARRAYS}", **arrays)
+    os.replace(state / f".{MODEL_ARRAYS}", state / MODEL_ARRAYS)
+    _atomic_write_text(state / MODEL_META, json.dumps(meta))
+    return len(sample.texts)
+
+
+def build_dump_report(state: Path, plan: Plan, name: str, components: Any, sampled: int) -> DumpReport:
+    """The local runner's report, from the parts and the map step's assignments."""
+    dump, languages, sentiments, n, errors = _dump_of(_load_dump(state, range(plan.blocks)))
+    themes = None
+    if components is not None and sampled:
+        model = load_model(state, components)
+        assigned: list[list[CommentTheme]] = []
+        by_row: dict[str, list] = {}
+        for i in range(plan.blocks):
+            by_row.update(json.loads((state / "parts" / f"{_block(i)}.themes.json").read_text()))
+        first_unit = np.cumsum([0] + [len(us) for us in dump.units])
+        for k, row_idx in enumerate(dump.rows):
+            assigned.append([CommentTheme(t, s, c, tuple(int(first_unit[k]) + u for u in us))
+                             for t, s, c, us in by_row.get(str(row_idx), [])])
+        themes = _theme_report(model, dump, assigned, components.version)
+    return DumpReport(job_id=f"ray-{plan.fingerprint[:12]}", dataset=name, generated_at=utcnow().isoformat() + "Z",
+                      rows=n, scored=n - errors, errors=errors, languages=dict(languages.most_common()),
+                      sentiment=dict(sentiments.most_common()), sampled_comments=sampled, themes=themes,
+                      note=None if themes is not None else "themes skipped (no theme models or under 2 comments)")
+
+
+def merge_parts(state: Path, plan: Plan, output: Path) -> int:
+    """Concatenate the parts in row order into ``output`` (renamed into place when complete)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    n = 0
+    writer = None
+    try:
+        for i in range(plan.blocks):
+            table = pq.read_table(state / "parts" / f"{_block(i)}.parquet")
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            n += table.num_rows
+        if writer is not None:
+            writer.close()
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def pending(state: Path, plan: Plan, suffix: str) -> list[int]:
+    return [i for i in range(plan.blocks) if not (state / "parts" / f"{_block(i)}{suffix}").exists()]
+
+
+def map_blocks(actor: type, blocks: Sequence[int], state: Path, settings: Settings, workers: int, threads: int,
+               progress: Callable[[int], None] | None = None) -> int:
+    """Ray Data: ``actor`` (one per worker, ``threads`` CPUs each) over the block ids, one block per task.
+
+    A worker that dies is restarted and its block retried (its files are only renamed into place when
+    complete, so a half-scored block leaves nothing behind). Returns the workers' peak RSS (MiB)."""
+    import ray.data  # noqa: PLC0415
+
+    if not blocks:
+        return 0
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.execution_options.verbose_progress = False
+    ds = ray.data.from_items([{"block": b} for b in blocks], override_num_blocks=len(blocks))
+    out = ds.map_batches(actor, batch_size=1, concurrency=workers, num_cpus=threads,
+                         fn_constructor_kwargs={"state": str(state), "settings": worker_settings(settings),
+                                                "threads": threads},
+                         max_restarts=-1, max_task_retries=3)
+    peak = 0
+    for row in out.iter_rows():
+        peak = max(peak, int(row["rss_mib"]))
+        if progress:
+            progress(int(row["rows"]))
+    return peak
+
+
+def connect(address: str, workers: int | None, threads: int) -> int:
+    """``ray.init`` for ``local`` (this machine, ``workers`` x ``threads`` CPUs) or a cluster address; the
+    number of workers to run (default: the cluster's CPUs // threads)."""
+    import ray  # noqa: PLC0415
+
+    if not ray.is_initialized():
+        if address == "local":
+            n = workers or max(1, (os.cpu_count() or 1) // threads)
+            ray.init(num_cpus=n * threads, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return workers or max(1, cpus // threads)
+
+
+def remove_temporaries(state: Path) -> None:
+    """Files a killed worker or driver left half-written (never renamed into place)."""
+    for pattern in (".*.tmp", ".*.partial"):
+        for p in (state / "parts").glob(pattern):
+            p.unlink(missing_ok=True)
+
+
+def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, fmt_in: str, fmt_out: str,
+        mapping: ColumnMapping, say: Callable[[str], None], progress: Callable[..., Any]) -> int:
+    """The driver of ``touchpoints score --engine ray`` (exit codes as the local runner's)."""
+    from service.batch.formats import MalformedFile  # noqa: PLC0415
+    from service.batch.columns import MappingError  # noqa: PLC0415
+    from service.batch.ingest import file_fingerprint  # noqa: PLC0415
+    from service.batch.report_render import report_csv, report_html, report_json  # noqa: PLC0415
+    from service.themes import ThemeComponents, themes_available  # noqa: PLC0415
+
+    if fmt_out != "parquet":
+        say("error: --engine ray writes Parquet; give an OUTPUT ending in .parquet")
+        return 2
+    threads = args.worker_threads
+    if args.restart:
+        shutil.rmtree(state, ignore_errors=True)
+    redact = settings.redact_pii if getattr(args, "redact", None) is None else args.redact
+    fingerprint = file_fingerprint(args.input, mapping, args.sheet, args.encoding, redact=redact)
+    t0 = time.perf_counter()
+    try:
+        with progress("reading", None, 0, args.no_progress) as bar:
+            plan = stage(args.input, fmt_in, mapping, state, fingerprint, args.block_rows, sheet=args.sheet,
+                         encoding=args.encoding, redact=redact, progress=bar.update)
+    except (MalformedFile, MappingError) as exc:
+        shutil.rmtree(state, ignore_errors=True)
+        say(f"error: {args.input}: {exc}")
+        return 2
+    timings["read"] = time.perf_counter() - t0
+    remove_temporaries(state)
+    workers = connect(args.address, args.workers, threads)
+    todo = pending(state, plan, ".parquet")
+    if len(todo) < plan.blocks:
+        say(f"resuming: {plan.blocks - len(todo)} of {plan.blocks} blocks already scored")
+    say(f"ray: {workers} workers x {threads} threads, {plan.blocks} blocks of {plan.block_rows} rows")
+    t0 = time.perf_counter()
+    scored_rows = sum(min(plan.block_rows, plan.rows - b * plan.block_rows) for b in todo)
+    with progress("scoring", plan.rows, plan.rows - scored_rows, args.no_progress) as bar:
+        peak = map_blocks(BlockScorer, todo, state, settings, workers, threads, bar.update)
+    timings["score"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    components = None
+    sampled = 0
+    if not args.no_report and themes_available(settings.themes_path):
+        components = ThemeComponents.load(settings)
+        if not (state / MODEL_META).exists():
+            say("fitting themes on a sample ...")
+            fit_themes(state, plan, settings, components)
+        if (state / MODEL_META).exists():
+            sampled = int(json.loads((state / MODEL_META).read_text())["n_comments"])
+            peak = max(peak, map_blocks(BlockAssigner, pending(state, plan, ".themes.json"), state, settings, workers,
+                                        threads))
+    timings["themes_report"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n = merge_parts(state, plan, args.output)
+    report = None if args.no_report else build_dump_report(state, plan, args.input.name, components, sampled)
+    if report is not None:
+        prefix = args.report or args.output.with_suffix("").with_name(args.output.stem + ".themes")
+        for ext, render in (("json", report_json), ("csv", report_csv), ("html", report_html)):
+            Path(f"{prefix}.{ext}").write_text(render(report), encoding="utf-8")
+        say(f"themes report: {prefix}.json/.csv/.html")
+    timings["write"] = time.perf_counter() - t0
+    rate = f", {scored_rows / timings['score']:.0f} rows/s scoring" if scored_rows and timings["score"] else ""
+    errors = report.errors if report is not None else None
+    say(f"wrote {n} rows to {args.output}" + (f" ({n - errors} scored, {errors} rejected{rate})" if errors is not None
+                                             else rate))
+    say("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        + (f"; peak worker RSS {peak} MiB" if peak else ""))
+    if not args.keep_state:
+        shutil.rmtree(state, ignore_errors=True)
+    return 0
