@@ -3,7 +3,10 @@
 The service runs under uvicorn on a free localhost port (in a thread, sharing the session's loaded
 models); the browser uploads a file through the page's form, waits on the progress view (which polls
 ``GET /v1/jobs/{id}`` and reloads itself), opens a theme, merges a sibling theme into it with the
-page's form, reloads, checks the merge, and downloads the theme's comments as CSV.
+page's form, reloads, checks the merge, and downloads the theme's comments as CSV. A second test
+makes the newer edits the way a person would: moves a comment, makes a keyword theme from its
+preview, undoes an edit, downloads an XLSX (opened with openpyxl), opens a share link read-only (and
+sees it 404 once revoked), and switches the interface to Swedish.
 
 Screenshots of the overview and a theme page go to ``$TOUCHPOINTS_SCREENSHOTS`` (``docs/screenshots``
 for the README: ``TOUCHPOINTS_SCREENSHOTS=docs/screenshots make test PYTEST_ARGS=tests/test_webapp_browser.py``),
@@ -16,6 +19,7 @@ Needs ``apt-get install chromium`` (``.ci/run`` installs it) and the ``playwrigh
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import shutil
@@ -27,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from service.api.app import create_app
-from webapp_helpers import app_settings, write_dump
+from webapp_helpers import DUMP_FIELDS, app_settings, write_dump
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -115,7 +119,7 @@ def test_upload_review_merge_and_export_in_a_browser(server, browser, shots, tmp
     page.screenshot(path=str(shots / "overview.png"), full_page=True, clip=CLIP)
 
     # server-side filter: Finnish only
-    page.get_by_label("Language").select_option("fi")
+    page.get_by_label("Language", exact=True).select_option("fi")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text("Comments (filtered)")).to_be_visible()
     assert "language=fi" in page.url
@@ -161,4 +165,116 @@ def test_upload_review_merge_and_export_in_a_browser(server, browser, shots, tmp
         rows = list(csv.DictReader(f))
     assert len(rows) == total and rows[0]["text"]
     assert failed == [], failed  # nothing the pages load is missing or fetched from elsewhere
+    context.close()
+
+
+def _upload(server: str, path: Path) -> str:
+    """A job made through the API (the first test covers the upload form), completed."""
+    import httpx  # noqa: PLC0415
+
+    with path.open("rb") as f:
+        r = httpx.post(f"{server}/v1/jobs/upload", files={"file": (path.name, f, "text/csv")}, data=DUMP_FIELDS,
+                       timeout=60)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{server}/v1/jobs/{job_id}", timeout=30).json()["status"]
+        if status in ("completed", "failed"):
+            assert status == "completed"
+            return job_id
+        time.sleep(0.2)
+    raise AssertionError("the job did not finish")
+
+
+def test_move_keyword_undo_xlsx_share_and_swedish_in_a_browser(server, browser, shots, tmp_path):
+    from openpyxl import load_workbook  # noqa: PLC0415
+
+    job_url = f"{server}/app/jobs/{_upload(server, write_dump(tmp_path / 'survey-edits.csv'))}"
+    context = browser.new_context(viewport={"width": 1180, "height": 860}, accept_downloads=True)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("pageerror", lambda e: failed.append(f"script error: {e}"))
+    page.goto(job_url)
+    expect(page.get_by_role("heading", name="Themes", exact=True)).to_be_visible(timeout=60_000)
+
+    # move a comment: choose it on the theme page, pick the target theme, the comment leaves this theme
+    page.locator("tr.top th a").first.click()
+    theme_url = page.url.split("?")[0]
+    first = page.locator("tr[data-row]").first
+    row = first.get_attribute("data-row")
+    first.locator("input[type=checkbox]").check()
+    target = page.get_by_label("Move the chosen comments to")
+    target_label = target.locator("option").nth(1).inner_text()
+    target.select_option(index=1)
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="moved 1 comments to")).to_be_visible(timeout=60_000)
+    assert page.locator(f'tr[data-row="{row}"]').count() == 0
+    page.goto(job_url)
+    page.locator("tr.top th a", has_text=target_label).first.click()
+    expect(page.locator(f'tr[data-row="{row}"]')).to_have_count(1)
+
+    # keyword theme: preview the count, then make it; the new theme page lists that many comments
+    page.goto(job_url)
+    page.get_by_label("Keyword or phrase").fill("the")
+    page.get_by_label("Only comments in").select_option("en")
+    page.get_by_role("button", name="Preview").click()
+    count = int(re.match(r"(\d+) ", page.locator("#kw-count").inner_text()).group(1))
+    assert count > 0
+    page.get_by_label("Name of the theme (optional)").fill("Keyword: the")
+    page.get_by_role("button", name=re.compile("Make the theme of these")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Keyword: the", timeout=60_000)
+    expect(page.get_by_role("status").filter(has_text=f"{count} comments")).to_be_visible()
+
+    # undo: the keyword theme goes, the history marks the edit undone
+    page.goto(job_url)
+    page.get_by_role("button", name="Undo the last edit").click()
+    expect(page.get_by_role("status").filter(has_text="undid the last edit")).to_be_visible(timeout=60_000)
+    expect(page.locator("tr.top th a", has_text="Keyword: the")).to_have_count(0)
+    expect(page.locator("ol.history li.undone").first).to_contain_text("made a theme of the")
+
+    # XLSX of the current view: the theme's comments, opened with openpyxl
+    page.goto(theme_url)
+    total = int(re.search(r"(\d+) comments?", page.get_by_role("status").filter(has_text="comment").first
+                          .inner_text()).group(1))
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Export these comments (Excel)").click()
+    rows = list(load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()), read_only=True).active
+                .iter_rows(values_only=True))
+    assert rows[0][0] == "row" and len(rows) - 1 == total
+
+    # share link: read-only pages without edit controls, 404 once revoked
+    page.goto(job_url)
+    page.get_by_role("link", name="Share links").click()
+    page.get_by_role("button", name="Make a share link").click()
+    link = page.get_by_label("The new link (copy it now: it is shown only once)").input_value()
+    shared = context.new_page()
+    shared.goto(link)
+    expect(shared.get_by_text("A read-only view shared from Touchpoints.")).to_be_visible()
+    assert shared.locator("form[action$='/merge'], input[type=checkbox]").count() == 0
+    shared.locator("tr.top th a").first.click()
+    expect(shared.get_by_role("heading", level=1)).to_be_visible()
+    assert shared.locator("form[action$='/rename'], #move-form").count() == 0
+    page.get_by_role("button", name=re.compile("Revoke")).first.click()
+    expect(page.get_by_role("status").filter(has_text="the link is revoked")).to_be_visible()
+    assert shared.goto(link).status == 404
+
+    # the interface in Swedish, chosen with the header's selector (kept by a cookie)
+    page.goto(job_url)
+    page.get_by_label("Display in").select_option("sv")
+    page.get_by_role("button", name="Change").click()
+    expect(page.get_by_role("heading", name="Teman", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Ångra den senaste ändringen")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "sv"
+    page.reload()
+    expect(page.get_by_label("Visa på")).to_have_value("sv")
+    page.screenshot(path=str(shots / "overview-sv.png"), full_page=True, clip=CLIP)
+
+    # printed (or saved as PDF): the report without header, filters, edit forms or buttons
+    page.emulate_media(media="print")
+    expect(page.locator("table.themes")).to_be_visible()
+    for hidden in ("header.top", "form[aria-label='Filtrera kommentarerna']", "#merge-label", "#kw-phrase",
+                   "button[data-print]"):
+        expect(page.locator(hidden).first).to_be_hidden()
+    assert failed == [], failed
     context.close()

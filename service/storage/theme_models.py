@@ -367,7 +367,9 @@ class ThemeModelStore:
             arrays=_pack({_MODEL + k: v for k, v in arrays.items()})))
 
     def history(self, model_id: str, limit: int = 50) -> list[VersionInfo]:
-        """The model's versions, newest first, without their states (``[]``: never edited)."""
+        """The model's versions, newest first, without their states (``[]``: never edited, or not this tenant's)."""
+        if not self.exists(model_id):
+            return []
         cols = (ThemeModelVersionRow.id, ThemeModelVersionRow.number, ThemeModelVersionRow.created_at,
                 ThemeModelVersionRow.author, ThemeModelVersionRow.action, ThemeModelVersionRow.params_json,
                 ThemeModelVersionRow.undone_at, ThemeModelVersionRow.undone_by)
@@ -378,7 +380,9 @@ class ThemeModelStore:
 
     def undo_target(self, model_id: str) -> tuple[VersionInfo, VersionInfo, dict, dict[str, np.ndarray]] | None:
         """(the current version, the live version before it, that one's model state and arrays); None when
-        there is nothing to undo (never edited, or back at the state as fitted)."""
+        there is nothing to undo (never edited, or back at the state as fitted) or the model is not this tenant's."""
+        if not self.exists(model_id):
+            return None
         with self._session() as s:
             live = s.execute(select(ThemeModelVersionRow).where(
                 ThemeModelVersionRow.model_id == model_id, ThemeModelVersionRow.undone_at.is_(None))

@@ -44,7 +44,7 @@ from service.storage.models import Dataset, Job
 from service.storage.repository import ThemeComment, ThemeFilter
 from service.storage.shares import ShareLinks
 from service.storage.taxonomy_additions import TaxonomyAdditions
-from service.storage.theme_models import EditNote
+from service.storage.theme_models import EditNote, ThemeModelStore
 from service.themes.model import ThemeModel, phrase_pattern
 from service.themes.report import SENTIMENT_LABELS, ThemeSummary
 from service.webapp import exports, i18n, views
@@ -144,7 +144,7 @@ def _shares(request: Request) -> ShareLinks:
     return links
 
 
-def _store(request: Request):  # type: ignore[no-untyped-def]
+def _store(request: Request) -> ThemeModelStore:
     """The theme-model store as the page's tenant sees it."""
     return theme_store(request, request.state.tenant)
 
@@ -554,7 +554,7 @@ async def _form(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=200)
 
 
-Edit = Callable[[Any, Any, str, str], list[str]]  # (store, pipeline, model id, author) -> changed theme ids
+Edit = Callable[[ThemeModelStore, Any, str, str], list[str]]  # (store, pipeline, model id, author) -> changed ids
 
 
 def _model_edit(action: str, params: dict[str, Any], apply: Callable[[ThemeModel], Sequence[str]]) -> Edit:
