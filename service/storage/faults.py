@@ -28,9 +28,9 @@ _MESSAGES = (
 _STATUS = {"disk_full": 507, "read_only": 503, "io_error": 503}
 _CODE = {"disk_full": "insufficient_storage", "read_only": "storage_read_only", "io_error": "storage_unavailable"}
 _WHAT = {
-    "disk_full": "the service's disk is full",
-    "read_only": "the service's storage is read-only or not writable",
-    "io_error": "the service's storage failed to write (disk I/O error)",
+    "disk_full": "disk is full",
+    "read_only": "storage is read-only or not writable",
+    "io_error": "storage failed to write (disk I/O error)",
 }
 
 
@@ -49,12 +49,14 @@ class StorageFault:
 
     @property
     def what(self) -> str:
-        return _WHAT[self.kind]
+        """For the command line: "the disk is full"."""
+        return f"the {_WHAT[self.kind]}"
 
     @property
     def reason(self) -> str:
         """For an API answer: the request's own writes were rolled back, earlier ones stand."""
-        return f"{self.what}; nothing from this request was stored (what was accepted before is kept)"
+        return (f"the service's {_WHAT[self.kind]}; nothing from this request was stored "
+                "(what was accepted before is kept)")
 
 
 def storage_fault(exc: BaseException) -> StorageFault | None:
