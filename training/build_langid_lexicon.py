@@ -34,7 +34,9 @@ def build(floor: float = CUTOFF / 4) -> WordLexicon:
     freqs = {c: wordfreq.get_frequency_dict(WORDFREQ_CODE.get(c, c), wordlist="small") for c in CLASSES}
     vocab = sorted({w for d in freqs.values() for w, f in d.items() if f >= CUTOFF and words_of(w) == [w]})
     table = np.array([[max(freqs[c].get(w, 0.0), floor) for c in CLASSES] for w in vocab])
-    meta = {"source": f"wordfreq {version('wordfreq')} small lists", "cutoff": CUTOFF, "floor": floor,
+    meta = {"source": f"wordfreq {version('wordfreq')} small lists (Robyn Speer et al.)",
+            "licence": "CC BY-SA 4.0 (wordfreq's data; this derived table is under the same licence)",
+            "cutoff": CUTOFF, "floor": floor,
             "wordfreq_codes": {c: WORDFREQ_CODE.get(c, c) for c in CLASSES}}
     return WordLexicon(CLASSES, vocab, np.log(table), meta)
 
