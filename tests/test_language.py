@@ -299,3 +299,9 @@ def test_lexicon_roundtrips_and_is_rebuilt_from_wordfreq(tmp_path):
     rebuilt, shipped = WordLexicon.load(tmp_path), WordLexicon.load(DEFAULT_MODEL_DIR)
     assert rebuilt.index == shipped.index and np.array_equal(rebuilt.log_freq, shipped.log_freq)
     assert rebuilt.meta == shipped.meta
+
+
+def test_lingua_skipped_only_where_ngram_model_and_lexicon_agree_on_fi_or_en(ident):
+    f = ident.features(["Kiitos nopeasta toimituksesta", "Thanks for the quick delivery",
+                        "Tak for hurtig levering", "Tack för snabb leverans", "Kiitos"])
+    assert f["lingua_skipped"].tolist() == [True, True, False, False, False]  # sv/da/no: lingua always asked
