@@ -17,7 +17,8 @@ ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install '
 
 @pytest.fixture(scope="module")
 def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _node_ip_address="127.0.0.1")
     yield
     ray.shutdown()
 

@@ -394,7 +394,8 @@ def connect(address: str, workers: int | None, threads: int) -> int:
     if not ray.is_initialized():
         if address == "local":
             n = workers or max(1, (os.cpu_count() or 1) // threads)
-            ray.init(num_cpus=n * threads, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray.init(num_cpus=n * threads, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _node_ip_address="127.0.0.1")  # local mode talks over loopback only
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     cpus = int(ray.cluster_resources().get("CPU", 1))
