@@ -3,9 +3,9 @@
     python benchmarks/bench_latency.py [--requests 200] [--concurrency 1 8] [--engine onnx]
 
 Starts the real service (uvicorn, one process, the shipped models, a throw-away SQLite file) on a free
-localhost port, warms it up, then sends one-comment requests (survey-length texts, cycling through
-test-split comments when ../shared/data is there) from N client threads and prints p50/p95/p99 and
-requests/s per concurrency level. Client and server share the machine's cores.
+localhost port, warms it up, then sends one-comment requests (the hand-written survey answers, or with
+``--comments test`` test-split texts from ../shared/data) from N client threads and prints p50/p95/p99
+and requests/s per concurrency level. Client and server share the machine's cores.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200, help="requests per concurrency level")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--engine", default=None, help="TOUCHPOINTS_INFERENCE_ENGINE for the server (default: its default)")
+    ap.add_argument("--comments", choices=["survey", "test"], default="survey",
+                    help="the hand-written survey answers (~60 chars) or test-split texts (reviews up to 5,000 chars)")
     args = ap.parse_args()
     from benchmarks.bench_sentiment import comments  # noqa: PLC0415
+    from benchmarks.bench_throughput import survey_comments  # noqa: PLC0415
 
-    texts, _ = comments(256)
+    texts = survey_comments(256) if args.comments == "survey" else comments(256)[0]
     port = free_port()
     tmp = tempfile.mkdtemp()
     env = {**os.environ, "TOUCHPOINTS_DATABASE_URL": f"sqlite:///{tmp}/bench.db"}
@@ -65,7 +68,7 @@ def main() -> None:
         with httpx.Client(timeout=60) as c:
             for i in range(10):  # warm-up
                 c.post(f"{url}/v1/comments/analyze", json={"comments": [{"id": "w", "text": texts[i]}]})
-        print(f"models: {components}")
+        print(f"models: {components}; {args.comments} comments, mean {np.mean([len(t) for t in texts]):.0f} chars")
         print("| concurrency | requests | p50 ms | p95 ms | p99 ms | requests/s | errors |\n|---|---|---|---|---|---|---|")
         for conc in args.concurrency:
             lat: list[float] = []

@@ -37,10 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from service.batch.columns import ColumnMapping, to_comment
-from service.batch.ingest import ColumnTracker, Redactor
+from service.batch.columns import ColumnMapping, MappingError, to_comment
+from service.batch.formats import MalformedFile
+from service.batch.ingest import ColumnTracker, Redactor, file_fingerprint
 from service.batch.readers import normalize, read_rows
 from service.batch.report import DumpReport, _Dump, _theme_report
+from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.scoring import score_rows
 from service.batch.writers import write_output
 from service.config import Settings
@@ -118,8 +120,6 @@ def stage(input_path: Path, fmt: str, mapping: ColumnMapping, state: Path, finge
         if progress:
             progress(len(buf))
         buf = []
-
-    from service.batch.formats import MalformedFile  # noqa: PLC0415
 
     for row in read_rows(input_path, fmt, sheet, encoding):
         tracker.observe(row.record)
@@ -199,14 +199,15 @@ class BlockScorer:
                          "units_json": units_json, "vectors": blob})
         parts = self.state / "parts"
         tmp = parts / f".{_block(i)}.units.{os.getpid()}.tmp"
-        pq.write_table(pa.Table.from_pylist(side, schema=_SIDE_SCHEMA()), tmp)
+        pq.write_table(pa.Table.from_pylist(side, schema=_side_schema()), tmp)
         os.replace(tmp, parts / f"{_block(i)}.units.parquet")
         # the part last: its existence is what marks the block done
         write_output(parts / f"{_block(i)}.parquet", "parquet", self.plan.columns, [export])
         return len(rows)
 
 
-def _SIDE_SCHEMA():  # type: ignore[no-untyped-def]  # noqa: N802 - a constant that needs pyarrow imported
+def _side_schema():  # type: ignore[no-untyped-def]
+    """The schema of a block's report inputs (``parts/block-N.units.parquet``)."""
     import pyarrow as pa  # noqa: PLC0415
 
     return pa.schema([("row_idx", pa.int64()), ("status", pa.string()), ("comment_id", pa.string()),
@@ -412,11 +413,7 @@ def remove_temporaries(state: Path) -> None:
 def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, fmt_in: str, fmt_out: str,
         mapping: ColumnMapping, say: Callable[[str], None], progress: Callable[..., Any]) -> int:
     """The driver of ``touchpoints score --engine ray`` (exit codes as the local runner's)."""
-    from service.batch.formats import MalformedFile  # noqa: PLC0415
-    from service.batch.columns import MappingError  # noqa: PLC0415
-    from service.batch.ingest import file_fingerprint  # noqa: PLC0415
-    from service.batch.report_render import report_csv, report_html, report_json  # noqa: PLC0415
-    from service.themes import ThemeComponents, themes_available  # noqa: PLC0415
+    from service.themes import ThemeComponents, themes_available  # noqa: PLC0415 - the themes stack, when used
 
     if fmt_out != "parquet":
         say("error: --engine ray writes Parquet; give an OUTPUT ending in .parquet")
