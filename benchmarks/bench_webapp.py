@@ -7,8 +7,10 @@ The job is made without scoring (an hour of e5 at 100k rows): the real evaluatio
 stored as a job's dataset rows, results and units through ``Repository.save_chunk``; then the real
 ``service.batch.report.build_report`` fits, stores the theme model and writes ``tp_job_row_themes``.
 The pages are then requested through the real app in-process (``TestClient``, no network), each
-``--repeat`` times; the edit is a merge of the two biggest themes through the app's form, timed
-until the job's comments are re-assigned (``/app/jobs/{id}/state`` says fresh).
+``--repeat`` times (the pages issue #12 added too: a keyword theme's preview, which matches every
+comment's text, the XLSX exports, a share link's read-only pages); the edit is a merge of the two biggest
+themes through the app's form, timed until the job's comments are re-assigned (``/app/jobs/{id}/state``
+says fresh), then its undo, timed the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import statistics
 import sys
 import time
@@ -158,7 +161,16 @@ def main() -> None:
             f"sub-theme page ({sub['size']} comments)": f"{base}/themes/{sub['theme_id']}",
             f"theme CSV export ({big['size']} rows)": f"{base}/themes/{big['theme_id']}/comments.csv",
             "overview CSV (/v1/jobs/{id}/themes?format=csv)": f"/v1/jobs/{job_id}/themes?format=csv",
+            "overview table XLSX (current view)": f"{base}/themes.xlsx",
+            f"theme XLSX export ({big['size']} rows)": f"{base}/themes/{big['theme_id']}/comments.xlsx",
+            f"keyword theme preview {word!r} (every comment's text)": f"{base}/keyword?phrase={word}",
+            f"keyword theme preview {word!r}, language=fi": f"{base}/keyword?phrase={word}&language=fi",
         }
+        made = c.post(f"{base}/share")
+        assert made.status_code == 201, made.text
+        shared = re.search(r'id="new-link" type="text" readonly value="[^"]*(/app/shared/[^"]+)"', made.text).group(1)
+        pages["share link: overview"] = shared
+        pages[f"share link: theme page ({big['size']} comments)"] = f"{shared}/themes/{big['theme_id']}"
         print(f"\n{args.rows} rows, {len(tops)} themes; in-process TestClient, median / max of {args.repeat}\n")
         print("| page | median s | max s | bytes |\n|---|---|---|---|")
         for name, url in pages.items():
@@ -180,7 +192,19 @@ def main() -> None:
               f"answer (303) after {t_post:.1f} s, the job's {args.rows} comments re-assigned and its report rebuilt "
               f"after {t_all:.1f} s")
         med, worst, _ = timed(c, base, args.repeat)
-        print(f"overview after the merge: {med:.3f} s median")
+        print(f"overview after the merge (with its edit history): {med:.3f} s median")
+
+        t0 = time.perf_counter()
+        r = c.post(f"{base}/undo", data={"next": base}, follow_redirects=False)
+        t_post = time.perf_counter() - t0
+        assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers["location"]
+        while c.get(f"{base}/state").json()["state"] == "updating":
+            time.sleep(0.2)
+        t_all = time.perf_counter() - t0
+        back = c.get(f"/v1/jobs/{job_id}/themes").json()
+        assert b["theme_id"] in {t["theme_id"] for t in back["themes"]["themes"]}
+        print(f"undo of that merge: answer (303) after {t_post:.1f} s, applied to all {args.rows} comments after "
+              f"{t_all:.1f} s")
 
 
 if __name__ == "__main__":

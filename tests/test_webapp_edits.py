@@ -15,6 +15,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from service.api.app import create_app
 from service.storage.repository import ThemeFilter
@@ -134,6 +135,12 @@ def test_undo_restores_the_previous_version_and_the_history_says_so(app, job):
     versions = history(app, job)
     assert versions[0]["action"] == "rename" and versions[0]["undone"] and versions[0]["undone_by"] == "web app"
     assert versions[-1]["number"] == 1 and versions[-1]["action"] == "fit"
+    # a rename keeps the model's arrays: its version shares them with the version it was made from
+    with app.app.state.jobs.repo.engine.connect() as conn:
+        stored = conn.execute(text("SELECT number, length(arrays), arrays_of FROM tp_theme_model_versions "
+                                   "WHERE model_id = :m ORDER BY number"), {"m": after["model_id"]}).all()
+    rename = next(r for r in stored if r[0] == versions[0]["number"])
+    assert rename[1] == 0 and rename[2] is not None and stored[0][1] > 0
     assert 'class="undone"' in app.get(f"/app/jobs/{job}").text
 
 

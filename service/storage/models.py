@@ -222,7 +222,8 @@ class ThemeModelVersionRow(Base):
     action: Mapped[str] = mapped_column(String(32))      # fit | rename | merge | split | move | keyword | taxonomy
     params_json: Mapped[str] = mapped_column(Text, default="{}")  # what, for the history's sentence
     state_json: Mapped[str] = mapped_column(Text)        # ThemeModel.to_state() meta
-    arrays: Mapped[bytes] = mapped_column(LargeBinary)   # and its arrays (npz)
+    arrays: Mapped[bytes] = mapped_column(LargeBinary)   # and its arrays (npz); empty when it shares
+    arrays_of: Mapped[int | None] = mapped_column(Integer, nullable=True, server_default="0")  # (0: its own)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 

@@ -434,24 +434,44 @@ class Repository:
             yield page
             after = page[-1].row_idx
 
-    def scored_texts(self, job_id: str, dataset_id: str, text_column: str, language: str | None = None,
-                     batch: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
-        """(row, comment text, language) of every scored comment, in keyset batches: what a keyword theme
-        is matched against (comments without a theme too, which ``tp_job_row_themes`` does not hold)."""
-        cond = [JobResult.job_id == job_id, JobResult.status == "ok"]
+    def keyword_candidates(self, job_id: str, dataset_id: str, text_column: str, needle: str,
+                           language: str | None = None, batch: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
+        """(row, lower-cased text, language) of the job's scored comments whose text contains ``needle``
+        (lower-case), or that carry no theme (``tp_job_row_themes`` does not hold their text): a superset of
+        a keyword theme's comments, found with one ``LIKE`` scan over the comments' main-theme rows."""
+        cond = [JobRowTheme.job_id == job_id, JobRowTheme.rank == 0,
+                JobRowTheme.search_text.contains(needle, autoescape=True)]
         if language:
-            cond.append(func.coalesce(JobResult.language, "und") == language)
+            cond.append(JobRowTheme.language == language)
         after = -1
         while True:
             with self._session() as s:
-                rows = s.execute(
-                    select(JobResult.row_idx, JobResult.language, DatasetRow.record_json)
-                    .join(DatasetRow, and_(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx == JobResult.row_idx))
-                    .where(*cond, JobResult.row_idx > after).order_by(JobResult.row_idx).limit(batch)).all()
+                rows = s.execute(select(JobRowTheme.row_idx, JobRowTheme.search_text, JobRowTheme.language)
+                                 .where(*cond, JobRowTheme.row_idx > after).order_by(JobRowTheme.row_idx)
+                                 .limit(batch)).all()
             if not rows:
-                return
-            yield [(r.row_idx, str(json.loads(r.record_json).get(text_column, "")), r.language or "und") for r in rows]
+                break
+            yield [(r.row_idx, r.search_text, r.language) for r in rows]
             after = rows[-1].row_idx
+        main = and_(JobRowTheme.job_id == job_id, JobRowTheme.row_idx == JobResult.row_idx, JobRowTheme.rank == 0)
+        cond = [JobResult.job_id == job_id, JobResult.status == "ok", JobRowTheme.row_idx.is_(None)]
+        if language:
+            cond.append(func.coalesce(JobResult.language, "und") == language)
+        with self._session() as s:
+            rows = s.execute(
+                select(JobResult.row_idx, JobResult.language, DatasetRow.record_json)
+                .join(DatasetRow, and_(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx == JobResult.row_idx))
+                .outerjoin(JobRowTheme, main).where(*cond).order_by(JobResult.row_idx)).all()
+        for k in range(0, len(rows), batch):
+            yield [(r.row_idx, str(json.loads(r.record_json).get(text_column, "")).lower(), r.language or "und")
+                   for r in rows[k:k + batch]]
+
+    def records(self, dataset_id: str, rows: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Some rows' records (a page's worth)."""
+        with self._session() as s:
+            got = s.execute(select(DatasetRow.row_idx, DatasetRow.record_json)
+                            .where(DatasetRow.dataset_id == dataset_id, DatasetRow.row_idx.in_(list(rows)))).all()
+        return {r.row_idx: json.loads(r.record_json) for r in got}
 
     def theme_counts(self, job_id: str, f: ThemeFilter) -> dict[str, dict[str, int]]:
         """theme id (top-level and sub-themes) -> {"size", "main", "negative", "neutral", "positive"} for

@@ -361,10 +361,19 @@ class ThemeModelStore:
                       .values(undone_at=utcnow(), undone_by=note.author[:200]))
             return
         meta, arrays = model.to_state()
+        packed = {_MODEL + k: v for k, v in arrays.items()}
+        now = _unpack(row.arrays, (_MODEL,))  # the live version's arrays: a rename, move or keyword keeps them
+        same = now.keys() == packed.keys() and all(np.array_equal(now[k], packed[k]) for k in packed)
+        shared = None
+        if same:
+            live = s.execute(select(ThemeModelVersionRow.number, ThemeModelVersionRow.arrays_of).where(
+                ThemeModelVersionRow.model_id == model_id, ThemeModelVersionRow.undone_at.is_(None))
+                .order_by(ThemeModelVersionRow.number.desc()).limit(1)).first()
+            shared = (live.arrays_of or live.number) if live is not None else None
         s.add(ThemeModelVersionRow(
             model_id=model_id, number=last + 1, author=note.author[:200], action=note.action,
             params_json=_dumps(dict(note.params)), state_json=_dumps(meta),
-            arrays=_pack({_MODEL + k: v for k, v in arrays.items()})))
+            arrays=b"" if shared is not None else _pack(packed), arrays_of=shared))
 
     def history(self, model_id: str, limit: int = 50) -> list[VersionInfo]:
         """The model's versions, newest first, without their states (``[]``: never edited, or not this tenant's)."""
@@ -390,8 +399,13 @@ class ThemeModelStore:
         if len(live) < 2:
             return None
         current, previous = live
+        blob = previous.arrays
+        if previous.arrays_of:  # shares an earlier version's arrays (the number of that version)
+            with self._session() as s:
+                blob = s.scalar(select(ThemeModelVersionRow.arrays).where(
+                    ThemeModelVersionRow.model_id == model_id, ThemeModelVersionRow.number == previous.arrays_of))
         return (_version_info(current), _version_info(previous), json.loads(previous.state_json),
-                _prefixed(_unpack(previous.arrays, (_MODEL,)), _MODEL))
+                _prefixed(_unpack(blob, (_MODEL,)), _MODEL))
 
     def set_report(self, model_id: str, report: ThemeReport | Mapping[str, Any], revision: str | None = None) -> bool:
         """Replace only the stored report (the model's state, and so its revision, stay): e.g. a batch job's

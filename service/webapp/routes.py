@@ -691,19 +691,24 @@ def keyword_preview(request: Request, job_id: str, phrase: str | None = None, la
                             job=job_id, status=v.job.status)
     except PageError as exc:
         return _error_page(request, exc)
-    n, examples = 0, []
-    if len(phrase) >= 2:
+    n, first = 0, []
+    text_col = ColumnMapping.from_dict(json.loads(v.dataset.mapping_json)).text
+    repo = _repo(request)
+    if len(phrase) >= 2:  # the rule the theme will apply (``ThemeModel.apply_edits``), on SQL's candidates
         pat = phrase_pattern(phrase)
-        text_col = ColumnMapping.from_dict(json.loads(v.dataset.mapping_json)).text
-        for batch in _repo(request).scored_texts(v.job.id, v.dataset.id, text_col, lang):
-            for row, text, row_lang in batch:
-                m = pat.search(text.lower())
-                if m is None:
-                    continue
-                n += 1
-                if len(examples) < PREVIEW_EXAMPLES:
-                    examples.append({"row": row, "language": row_lang,
-                                     "pieces": views.highlight(text, [(m.start(), m.end())])})
+        for batch in repo.keyword_candidates(v.job.id, v.dataset.id, text_col, phrase.lower(), lang):
+            for row, lowered, row_lang in batch:
+                if pat.search(lowered):
+                    n += 1
+                    if len(first) < PREVIEW_EXAMPLES:
+                        first.append((row, row_lang))
+    records = repo.records(v.dataset.id, [row for row, _ in sorted(first)])
+    examples = []
+    for row, row_lang in sorted(first):
+        text = str(records.get(row, {}).get(text_col, ""))
+        m = phrase_pattern(phrase).search(text.lower())
+        examples.append({"row": row, "language": row_lang,
+                         "pieces": views.highlight(text, [(m.start(), m.end())] if m else [])})
     return _render(request, "keyword.html", job=_job_out(v.job), dataset=v.dataset.name,
                    job_url=_job_url(request.scope.get("root_path", ""), job_id), phrase=phrase, language=lang,
                    label=(label or "").strip()[:200], n=n, examples=examples, all_languages=list(v.report.languages),
