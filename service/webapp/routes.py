@@ -41,7 +41,7 @@ from service.batch.columns import ColumnMapping
 from service.batch.report import DumpReport
 from service.storage import Repository
 from service.storage.models import Dataset, Job
-from service.storage.repository import ThemeComment, ThemeFilter
+from service.storage.repository import ThemeFilter
 from service.storage.shares import ShareLinks
 from service.storage.taxonomy_additions import TaxonomyAdditions
 from service.storage.theme_models import EditNote, ThemeModelStore
