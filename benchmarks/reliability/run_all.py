@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CHECKS = ("fuzz", "load", "crash", "shutdown", "disk")
+CHECKS = ("fuzz", "load", "crash", "shutdown", "disk", "ray_kill")
 
 
 def arguments(name: str, args: argparse.Namespace) -> list[str]:
@@ -30,6 +30,8 @@ def arguments(name: str, args: argparse.Namespace) -> list[str]:
         return ["--rows", "500"]
     if name == "disk" and args.quick:
         return ["--rows", "300"]
+    if name == "ray_kill" and args.quick:
+        return ["--rows", "400", "--block-rows", "50"]
     return []
 
 
