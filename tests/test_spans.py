@@ -59,8 +59,7 @@ def test_a_span_truncated_away_is_encoded_on_its_own(tokenizer):
     def states(ids, mask, rows):  # token states = the token ids, so a row's mean tells which tokens it pooled
         return {h: np.repeat(ids[ks, :, None].astype(np.float32), 2, axis=2) for h, ks in rows.items()}
 
-    tok = lambda t: tokenizer.encode_with_anchors(t, 128)  # noqa: E731
-    out = span_pass([text], {"v": [[WHOLE, (start, start + len(middle))]]}, tok, states, 8, tokenizer.pad)["v"][0]
+    out = span_pass([text], {"v": [[WHOLE, (start, start + len(middle))]]}, tokenizer, 128, states, 8)["v"][0]
     alone = tokenizer.encode([middle], 128)[0]
     assert out[1][0] == pytest.approx(np.mean(alone))
     assert out[0][0] == pytest.approx(np.mean(tokenizer.encode([text], 128)[0]))

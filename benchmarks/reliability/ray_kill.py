@@ -59,11 +59,17 @@ def _ids(out: Path) -> list[str]:
     return [str(x) for x in pd.read_parquet(out, columns=["id"])["id"]]
 
 
-def worker_kill(work: Path, rows: int, block_rows: int) -> tuple[bool, str]:
-    src, out = work / "w.csv", work / "w.parquet"
+def _start(work: Path, name: str, rows: int, block_rows: int) -> tuple[Path, Path, list[str], subprocess.Popen]:
+    """A comments CSV and ``touchpoints score --engine ray`` on it in its own process group."""
+    src, out = work / f"{name}.csv", work / f"{name}.parquet"
     ids = write_comments_csv(src, rows)
     proc = subprocess.Popen(_command(src, out, block_rows), cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+    return src, out, ids, proc
+
+
+def worker_kill(work: Path, rows: int, block_rows: int) -> tuple[bool, str]:
+    _, out, ids, proc = _start(work, "w", rows, block_rows)
     if not _wait_committed(proc, out, 1):
         return False, f"no block committed before the run ended (exit {proc.poll()})"
     actors = _scorer_actors(proc.pid)
@@ -82,10 +88,7 @@ def worker_kill(work: Path, rows: int, block_rows: int) -> tuple[bool, str]:
 
 
 def driver_kill(work: Path, rows: int, block_rows: int) -> tuple[bool, str]:
-    src, out = work / "d.csv", work / "d.parquet"
-    ids = write_comments_csv(src, rows)
-    proc = subprocess.Popen(_command(src, out, block_rows), cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    src, out, ids, proc = _start(work, "d", rows, block_rows)
     if not _wait_committed(proc, out, 2):
         return False, f"fewer than 2 blocks committed before the run ended (exit {proc.poll()})"
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started

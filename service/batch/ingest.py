@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from service import pii
 from service.batch.columns import ColumnMapping, MappingError
@@ -121,6 +122,44 @@ def file_fingerprint(path: Path, mapping: ColumnMapping, sheet: str | None = Non
     return h.hexdigest()
 
 
+class RowStream:
+    """The input's rows as stored: normalised, redacted when asked; then the columns they showed.
+
+    Iterate it once (``(row_idx, record, problem)``), then :meth:`finish` gives the column kinds and
+    the mapping resolved against them (raises MalformedFile/MappingError if the file is unusable).
+    Shared by ``ingest_file`` (rows into the database) and the Ray runner (rows into Parquet blocks).
+    """
+
+    def __init__(self, path: Path, fmt: str, mapping: ColumnMapping, *, sheet: str | None = None,
+                 encoding: str = "utf-8", redact: bool = False) -> None:
+        self.path, self.fmt, self.mapping, self.sheet, self.encoding = path, fmt, mapping, sheet, encoding
+        self.tracker = ColumnTracker()
+        self.redactor = Redactor(mapping) if redact else None
+        self.rows = self.problems = 0
+
+    def __iter__(self) -> Iterator[tuple[int, dict, str | None]]:
+        for row in read_rows(self.path, self.fmt, self.sheet, self.encoding):
+            self.tracker.observe(row.record)
+            record = {k: normalize(v) for k, v in row.record.items()}
+            if self.redactor is not None:
+                record = self.redactor(record, row.problem)
+            yield self.rows, record, row.problem
+            self.rows += 1
+            self.problems += row.problem is not None
+
+    def finish(self) -> tuple[list[list[str]], dict[str, Any]]:
+        """(column kinds, the resolved mapping as stored: with the redaction count when redacting)."""
+        if self.rows == 0:
+            raise MalformedFile("the file has no data rows")
+        columns = self.tracker.columns()
+        resolved = self.mapping.resolve([c for c, _ in columns if c != "_extra_fields"])
+        stored = resolved.to_dict()
+        if self.redactor is not None:
+            self.redactor.check(resolved)
+            stored["redaction"] = {"spans": self.redactor.spans}  # ColumnMapping.from_dict ignores it
+        return columns, stored
+
+
 def ingest_file(
     repo: Repository, path: Path, fmt: str, mapping: ColumnMapping, *, name: str | None = None,
     sheet: str | None = None, encoding: str = "utf-8", fingerprint: str | None = None, chunk_rows: int = 2000,
@@ -132,19 +171,11 @@ def ingest_file(
     placeholders before the row is stored; the original text is never written to the database.
     """
     ds = repo.create_dataset(name or path.name, fmt, mapping.to_dict(), fingerprint)
-    tracker = ColumnTracker()
-    redactor = Redactor(mapping) if redact else None
-    n = n_problems = 0
+    stream = RowStream(path, fmt, mapping, sheet=sheet, encoding=encoding, redact=redact)
     buf: list[tuple[int, dict, str | None]] = []
     try:
-        for row in read_rows(path, fmt, sheet, encoding):
-            tracker.observe(row.record)
-            record = {k: normalize(v) for k, v in row.record.items()}
-            if redactor is not None:
-                record = redactor(record, row.problem)
-            buf.append((n, record, row.problem))
-            n += 1
-            n_problems += row.problem is not None
+        for row in stream:
+            buf.append(row)
             if len(buf) >= chunk_rows:
                 repo.add_rows(ds.id, buf)
                 if progress:
@@ -153,19 +184,12 @@ def ingest_file(
         repo.add_rows(ds.id, buf)
         if progress and buf:
             progress(len(buf))
-        if n == 0:
-            raise MalformedFile("the file has no data rows")
-        columns = tracker.columns()
-        resolved_mapping = mapping.resolve([c for c, _ in columns if c != "_extra_fields"])
-        if redactor is not None:
-            redactor.check(resolved_mapping)
+        columns, stored_mapping = stream.finish()
     except BaseException:  # unusable file or interrupted ingest: leave nothing half-stored
         repo.delete_dataset(ds.id)
         raise
-    stored_mapping = resolved_mapping.to_dict()
-    if redactor is not None:
-        stored_mapping["redaction"] = {"spans": redactor.spans}  # ColumnMapping.from_dict ignores it
-    repo.finish_dataset(ds.id, n, n_problems, columns, stored_mapping)
-    log.info("ingested dataset %s: %d rows (%d unparseable%s)", ds.id, n, n_problems,
+    repo.finish_dataset(ds.id, stream.rows, stream.problems, columns, stored_mapping)
+    redactor = stream.redactor
+    log.info("ingested dataset %s: %d rows (%d unparseable%s)", ds.id, stream.rows, stream.problems,
              f", {redactor.spans} PII spans redacted" if redactor is not None else "")
     return repo.get_dataset(ds.id)

@@ -39,8 +39,7 @@ import numpy as np
 
 from service.batch.columns import ColumnMapping, MappingError, to_comment
 from service.batch.formats import MalformedFile
-from service.batch.ingest import ColumnTracker, Redactor, file_fingerprint
-from service.batch.readers import normalize, read_rows
+from service.batch.ingest import RowStream, file_fingerprint
 from service.batch.report import DumpReport, _Dump, _theme_report
 from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.scoring import score_rows
@@ -107,39 +106,25 @@ def stage(input_path: Path, fmt: str, mapping: ColumnMapping, state: Path, finge
     shutil.rmtree(state, ignore_errors=True)  # another input or block size: nothing of the old run applies
     (state / "input").mkdir(parents=True)
     (state / "parts").mkdir()
-    tracker, redactor = ColumnTracker(), (Redactor(mapping) if redact else None)
-    n = problems = blocks = 0
+    schema = pa.schema([("row_idx", pa.int64()), ("record", pa.string()), ("problem", pa.string())])
+    stream = RowStream(input_path, fmt, mapping, sheet=sheet, encoding=encoding, redact=redact)
+    blocks = 0
     buf: list[tuple[int, str, str | None]] = []
-
-    def flush() -> None:
-        nonlocal blocks, buf
-        table = pa.table({"row_idx": [r[0] for r in buf], "record": [r[1] for r in buf], "problem": [r[2] for r in buf]},
-                         schema=pa.schema([("row_idx", pa.int64()), ("record", pa.string()), ("problem", pa.string())]))
-        pq.write_table(table, state / "input" / f"{_block(blocks)}.parquet")
+    for row_idx, record, problem in stream:
+        buf.append((row_idx, dumps(record), problem))
+        if len(buf) >= block_rows:
+            pq.write_table(pa.table(list(map(list, zip(*buf))), schema=schema),
+                           state / "input" / f"{_block(blocks)}.parquet")
+            blocks, buf = blocks + 1, []
+            if progress:
+                progress(block_rows)
+    if buf:
+        pq.write_table(pa.table(list(map(list, zip(*buf))), schema=schema), state / "input" / f"{_block(blocks)}.parquet")
         blocks += 1
         if progress:
             progress(len(buf))
-        buf = []
-
-    for row in read_rows(input_path, fmt, sheet, encoding):
-        tracker.observe(row.record)
-        record = {k: normalize(v) for k, v in row.record.items()}
-        if redactor is not None:
-            record = redactor(record, row.problem)
-        buf.append((n, dumps(record), row.problem))
-        n += 1
-        problems += row.problem is not None
-        if len(buf) >= block_rows:
-            flush()
-    if buf:
-        flush()
-    if n == 0:
-        raise MalformedFile("the file has no data rows")
-    columns = tracker.columns()
-    resolved = mapping.resolve([c for c, _ in columns if c != "_extra_fields"])
-    if redactor is not None:
-        redactor.check(resolved)
-    plan = Plan(fingerprint, n, problems, block_rows, blocks, columns, resolved.to_dict())
+    columns, stored_mapping = stream.finish()
+    plan = Plan(fingerprint, stream.rows, stream.problems, block_rows, blocks, columns, stored_mapping)
     plan.save(state)
     return plan
 

@@ -76,8 +76,7 @@ class SentenceEncoder:
                 hidden = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
             return {h: hidden.last_hidden_state[ks].numpy() for h, ks in rows.items()}
 
-        return span_pass(texts, {"v": spans}, lambda t: self.tokenizer.encode_with_anchors(t, self.max_length), states,
-                         self.batch_size, self.tokenizer.pad)["v"]
+        return span_pass(texts, {"v": spans}, self.tokenizer, self.max_length, states, self.batch_size)["v"]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         ids = self.tokenizer.encode(texts, self.max_length)

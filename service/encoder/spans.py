@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from service.encoder.batching import length_sorted_batches, padded
+from service.encoder.tokenizer import E5Tokenizer
 
 WHOLE: tuple[int, int] = (-1, -1)  # "the whole text": every real token (e5's mean pooling, the trained input)
 Span = tuple[int, int]
@@ -48,15 +49,19 @@ def pool(states: np.ndarray, length: int, ranges: Sequence[tuple[int, int] | Non
 
 
 def span_pass(texts: Sequence[str], requests: Mapping[str, Sequence[Sequence[Span] | None]],
-              tokenize: Callable[[Sequence[str]], list[tuple[list[int], list[int]]]], states: StatesFn,
-              batch_size: int, pad_id: int) -> dict[str, list[np.ndarray | None]]:
+              tokenizer: E5Tokenizer, max_length: int, states: StatesFn,
+              batch_size: int) -> dict[str, list[np.ndarray | None]]:
     """Per head (e.g. sentiment states, theme states) and text: one pooled row per requested span.
 
     ``requests[head][i]`` lists text i's spans (``WHOLE`` or character [start, end)), None if that head
     needs nothing from it; each text runs through the encoder once, in length-sorted batches. A span
     with no token of its own (truncated away) is encoded as its own string, so every span gets a row.
     """
-    encoded = tokenize(texts)
+    pad_id = tokenizer.pad
+    if any(sp != WHOLE for r in requests.values() for spans in r if spans for sp in spans):
+        encoded = tokenizer.encode_with_anchors(texts, max_length)
+    else:  # whole texts only: no anchors needed (the common case; they cost a Python pass over every character)
+        encoded = [(ids, []) for ids in tokenizer.encode(texts, max_length)]
     out: dict[str, list[np.ndarray | None]] = {h: [None] * len(texts) for h in requests}
     missing: dict[str, list[tuple[int, int]]] = {h: [] for h in requests}
     wanted = [i for i in range(len(texts)) if any(r[i] for r in requests.values())]
@@ -79,7 +84,7 @@ def span_pass(texts: Sequence[str], requests: Mapping[str, Sequence[Sequence[Spa
     for h, where in missing.items():
         if where:
             alone = span_pass([texts[i][slice(*requests[h][i][j])] for i, j in where], {h: [[WHOLE]] * len(where)},
-                              tokenize, states, batch_size, pad_id)[h]
+                              tokenizer, max_length, states, batch_size)[h]
             for (i, j), row in zip(where, alone):
                 out[h][i][j] = row[0]  # type: ignore[index]
     return out

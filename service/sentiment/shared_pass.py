@@ -90,10 +90,8 @@ class SharedPass:
                 out["vector"] = self.engine.theme_tokens(hidden, mask, rows["vector"])
             return out
 
-        tokenizer = self.model.tokenizer
-        pooled = span_pass(texts, {"proba": proba_spans, "vector": vector_spans},
-                           lambda t: tokenizer.encode_with_anchors(t, self.model.max_length), states,
-                           self.batch_size, tokenizer.pad)
+        pooled = span_pass(texts, {"proba": proba_spans, "vector": vector_spans}, self.model.tokenizer,
+                           self.model.max_length, states, self.batch_size)
         proba = [None if p is None else softmax((p @ self.head_weight + self.head_bias).astype(np.float64),
                                                 self.model.temperature) for p in pooled["proba"]]
         return proba, pooled["vector"]
