@@ -391,6 +391,21 @@ def test_webapp_sign_in_scopes_pages_to_the_tenant(secured):
     assert c.get(f"/v1/jobs/{job_a}").status_code == 401
 
 
+def test_taxonomy_additions_are_off_with_keys_as_the_taxonomy_serves_every_tenant(secured):
+    c, keys, _, _ = secured
+    c.cookies.clear()
+    job = upload(c, keys["a"], "/v1/jobs/upload").json()["id"]
+    wait_done(c, keys["a"], job)
+    before = c.get("/v1/themes/taxonomy", headers=bearer(keys["b"])).json()["touchpoints"]
+    assert c.post("/app/sign-in", data={"api_key": keys["a"], "next": "/app"}, follow_redirects=False).status_code == 303
+    r = c.post(f"/app/jobs/{job}/taxonomy", data={"label": "Acme secret", "extra_language": "en",
+                                                 "extra_examples": "the invoice for order 4711 was wrong"})
+    assert r.status_code == 403 and "shared by every tenant" in r.text
+    assert c.get("/v1/themes/taxonomy", headers=bearer(keys["b"])).json()["touchpoints"] == before
+    c.post("/app/sign-out")
+    c.cookies.clear()
+
+
 def test_sign_in_page_speaks_the_ui_language(secured):
     c, *_ = secured
     c.cookies.clear()

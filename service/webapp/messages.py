@@ -431,6 +431,13 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                                        "työllä {job} ei ole teemaa {theme}"),
     "No such export": ("Ingen sådan export", "Ingen sådan eksport", "Vientimuotoa ei ole"),
     "exports are .csv or .xlsx": ("exporter är .csv eller .xlsx", "eksporter er .csv eller .xlsx", "vientimuodot ovat .csv ja .xlsx"),
+    "Not available with API keys": ("Inte tillgängligt med API-nycklar", "Ikke tilgængeligt med API-nøgler",
+                                    "Ei käytettävissä API-avainten kanssa"),
+    "taxonomy additions are shared by every tenant, so they are switched off while API keys are on": (
+        "tillägg i taxonomin delas av alla kunder och är därför avstängda när API-nycklar används",
+        "tilføjelser til taksonomien deles af alle kunder og er derfor slået fra, når API-nøgler er i brug",
+        "taksonomian lisäykset ovat yhteisiä kaikille asiakkaille, joten ne ovat pois käytöstä, kun API-avaimet ovat "
+        "käytössä"),
     "Themes are updating": ("Temana uppdateras", "Temaerne opdateres", "Teemoja päivitetään"),
     "the previous edit is still being applied to this job's comments; try again when the page has reloaded": (
         "den förra ändringen tillämpas fortfarande på jobbets kommentarer; försök igen när sidan har laddats om",

@@ -779,6 +779,9 @@ def _add_touchpoint(request: Request, job_id: str, form: FormData, theme_id: str
     t = _t(request)
     try:
         _same_origin(request)
+        if request.app.state.settings.auth_required:  # one taxonomy serves every tenant: its examples would leak
+            raise PageError(403, "Not available with API keys", "taxonomy additions are shared by every tenant, "
+                            "so they are switched off while API keys are on")
         v = _job_view(request, job_id)
         if v.state != "fresh":
             raise PageError(409, "Themes are updating", "the previous edit is still being applied to this job's "
