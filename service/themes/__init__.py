@@ -22,7 +22,7 @@ from service.encoder import E5File
 from service.schemas import SentimentOut, ThemeOut
 from service.themes.clustering import AgglomerativeThemes, WardThemes
 from service.themes.embedding import LANGUAGE_MEANS_FILE, ThemeEmbedder, VectorEncoder
-from service.themes.mapping import MAPPING_FILE, Calibration, TaxonomyMapper
+from service.themes.mapping import MAPPING_FILE, Calibration, TaxonomyMapper, example_texts
 from service.themes.model import CommentTheme, ThemeModel
 from service.themes.report import ThemeReport, build_report, theme_outs
 from service.themes.representation import ClassTfidfKeywords
@@ -100,16 +100,7 @@ class ThemeComponents:
         key = tuple((t.key, t.description, tuple(sorted(t.examples.items()))) for t in additions)
         if key not in base._extended:
             taxonomy = base.taxonomy.extended(list(additions))
-            texts, langs, owner = [], [], []
-            for k, tp in enumerate(additions, start=len(base.taxonomy.touchpoints)):
-                if tp.description:
-                    texts.append(tp.description)
-                    langs.append("en")
-                    owner.append(k)
-                for lang, examples in tp.examples.items():
-                    texts += list(examples)
-                    langs += [lang] * len(examples)
-                    owner += [k] * len(examples)
+            texts, langs, owner = example_texts(additions, start=len(base.taxonomy.touchpoints))
             mapper = base.mapper.extended(taxonomy, base.embedder.transform(texts, langs), owner)
             base._extended[key] = replace(base, taxonomy=taxonomy, mapper=mapper, base=base, _extended={})
         return base._extended[key]

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,24 @@ class Hit:
     confidence: float
 
 
+def example_texts(touchpoints: Sequence[Any], start: int = 0) -> tuple[list[str], list[str], list[int]]:
+    """What a touchpoint is embedded from: its description (English) and its example clauses per language;
+    (texts, their languages, the index of the touchpoint each belongs to, counted from ``start``)."""
+    texts: list[str] = []
+    langs: list[str] = []
+    owner: list[int] = []
+    for k, tp in enumerate(touchpoints, start=start):
+        if tp.description:
+            texts.append(tp.description)
+            langs.append("en")
+            owner.append(k)
+        for lang, examples in tp.examples.items():
+            texts += list(examples)
+            langs += [lang] * len(examples)
+            owner += [k] * len(examples)
+    return texts, langs, owner
+
+
 class TaxonomyMapper:
     """``fit(embed)`` embeds the taxonomy; ``predict(X, texts, languages)`` -> per row, hits best first."""
 
@@ -66,16 +85,7 @@ class TaxonomyMapper:
 
     def fit(self, embed: Embed) -> "TaxonomyMapper":
         self.calibration_ = self.calibration or Calibration()
-        texts, langs, owner = [], [], []
-        for t_idx, tp in enumerate(self.taxonomy.touchpoints):
-            if tp.description:
-                texts.append(tp.description)
-                langs.append("en")
-                owner.append(t_idx)
-            for lang, examples in tp.examples.items():
-                texts += list(examples)
-                langs += [lang] * len(examples)
-                owner += [t_idx] * len(examples)
+        texts, langs, owner = example_texts(self.taxonomy.touchpoints)
         V = embed(texts, langs)
         self.example_vectors_ = V.astype(np.float32)
         self.example_owner_ = np.array(owner)

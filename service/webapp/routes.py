@@ -205,6 +205,15 @@ def _job_view(request: Request, job_id: str) -> _JobView:
     return _JobView(job, ds, report, state, detail)
 
 
+def _reported_view(request: Request, job_id: str) -> _JobView:
+    """A job's view for the pages that need its themes report (409 until the job has one)."""
+    v = _job_view(request, job_id)
+    if v.report is None:
+        raise PageError(409, "Not ready", "job {job} is {status}; its themes exist once it completes",
+                        job=job_id, status=v.job.status)
+    return v
+
+
 def _choice(value: str | None, allowed: Sequence[str]) -> str | None:
     return value if value in allowed else None
 
@@ -390,10 +399,7 @@ def _theme(request: Request, job_id: str, theme_id: str, base: str, readonly: bo
            language: str | None, sentiment: str | None, clause_sentiment: str | None,
            page: int) -> HTMLResponse | RedirectResponse:
     try:
-        v = _job_view(request, job_id)
-        if v.report is None:
-            raise PageError(409, "Not ready", "job {job} is {status}; its themes exist once it completes",
-                            job=job_id, status=v.job.status)
+        v = _reported_view(request, job_id)
         theme = _find_theme(v.report, theme_id)
         if theme is None:
             target = _merged_into(request, v.report.model_id, theme_id) if v.report.model_id else None
@@ -522,10 +528,7 @@ def _themes_export(request: Request, job_id: str, fmt: str, language: str | None
     try:
         if fmt not in exports.FORMATS:
             raise PageError(404, "No such export", "exports are .csv or .xlsx")
-        v = _job_view(request, job_id)
-        if v.report is None:
-            raise PageError(409, "Not ready", "job {job} is {status}; its themes exist once it completes",
-                            job=job_id, status=v.job.status)
+        v = _reported_view(request, job_id)
     except PageError as exc:
         return _error_page(request, exc)
     rows, _ = _overview_rows(request, v, language or None, _choice(sentiment, (*SENTIMENT_LABELS, "unscored")), sort)
@@ -685,10 +688,7 @@ def keyword_preview(request: Request, job_id: str, phrase: str | None = None, la
     """How many comments a keyword theme would take (and a few of them), before it is made."""
     phrase, lang = _keyword_input(language, phrase)
     try:
-        v = _job_view(request, job_id)
-        if v.report is None:
-            raise PageError(409, "Not ready", "job {job} is {status}; its themes exist once it completes",
-                            job=job_id, status=v.job.status)
+        v = _reported_view(request, job_id)
     except PageError as exc:
         return _error_page(request, exc)
     n, first = 0, []
