@@ -88,7 +88,17 @@ def test_spans_and_separate_agree_on_comments_and_one_sentence_answers(scorers):
     assert cos.min() > 0.8  # clauses: pooled in context, close to the clause encoded alone
 
 
-def test_duplicate_comments_are_scored_once_and_identically(scorers):
+def test_duplicate_comments_are_scored_once_and_identically(scorers, monkeypatch):
+    shared = scorers["spans"].shared
+    sent: list[str] = []
+    real_run = shared.run
+
+    def run(texts, proba_spans, vector_spans):
+        sent.extend(texts)
+        return real_run(texts, proba_spans, vector_spans)
+
+    monkeypatch.setattr(shared, "run", run)
     texts = ["Bra", TWO_SENTENCES, "Bra"]
     out = scorers["spans"].transform(texts, ["sv", "fi", "sv"])
     assert out[0].model_dump() == out[2].model_dump()
+    assert sent.count("Bra") == 1 and sent.count(TWO_SENTENCES) == 1

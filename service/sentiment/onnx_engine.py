@@ -28,31 +28,16 @@ log = logging.getLogger(__name__)
 PARTS = ("lower", "sentiment", "vectors")  # the latter two output token states (pooled in numpy)
 
 
-class _Lower(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
+class _Part(nn.Module):
+    """One part of the shared pass as an exportable module: ``owner.method(x, mask)``."""
+
+    def __init__(self, owner: nn.Module, method: str) -> None:
         super().__init__()
-        self.net = net
+        self.owner = owner
+        self.method = method
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.net.lower(ids, mask)
-
-
-class _Sentiment(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.net.upper_tokens(hidden, mask)
-
-
-class _ThemeTop(nn.Module):
-    def __init__(self, top: FrozenTop) -> None:
-        super().__init__()
-        self.top = top
-
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.top.tokens(hidden, mask)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return getattr(self.owner, self.method)(x, mask)
 
 
 def default_cache_dir() -> Path:
@@ -87,9 +72,9 @@ def build_graphs(model: SentimentModel, top: FrozenTop, version: str, int8: bool
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     hidden = model.model.lower(ids, mask).detach()
     log.info("exporting the encoder to ONNX (once per model version) into %s", folder)
-    _export(_Lower(model.model), (ids, mask), ["ids", "mask"], "hidden", tmp / "lower.onnx")
-    _export(_Sentiment(model.model), (hidden, mask), ["hidden", "mask"], "states", tmp / "sentiment.onnx")
-    _export(_ThemeTop(top), (hidden, mask), ["hidden", "mask"], "states", tmp / "vectors.onnx")
+    _export(_Part(model.model, "lower"), (ids, mask), ["ids", "mask"], "hidden", tmp / "lower.onnx")
+    _export(_Part(model.model, "upper_tokens"), (hidden, mask), ["hidden", "mask"], "states", tmp / "sentiment.onnx")
+    _export(_Part(top, "tokens"), (hidden, mask), ["hidden", "mask"], "states", tmp / "vectors.onnx")
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
 
