@@ -83,18 +83,29 @@ def convert(src: Path, fmt: str) -> Path:
 
 
 class PeakRss:
-    """Samples this process's resident memory (ru_maxrss also counts the file generation step)."""
+    """Peak resident memory of a process (default: this one), sampled; with ``tree``, of it and all its
+    descendants together (``peak``) and of the largest of them (``largest``), e.g. a driver and its Ray workers."""
 
-    def __init__(self, interval: float = 0.2) -> None:
-        self.proc = psutil.Process(os.getpid())
-        self.peak = self.proc.memory_info().rss
+    def __init__(self, pid: int | None = None, tree: bool = False, interval: float = 0.2) -> None:
+        self.proc = psutil.Process(pid or os.getpid())
+        self.tree = tree
+        self.peak = self.largest = 0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self.interval = interval
+        self._sample()
+
+    def _sample(self) -> None:
+        try:
+            procs = [self.proc, *(self.proc.children(recursive=True) if self.tree else [])]
+            rss = [p.memory_info().rss for p in procs if p.is_running()]
+        except psutil.Error:
+            return
+        self.peak, self.largest = max(self.peak, sum(rss)), max(self.largest, max(rss, default=0))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self._sample()
 
     def __enter__(self) -> "PeakRss":
         self._t.start()
@@ -103,7 +114,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self._sample()
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,35 +25,7 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.bench_batch import generate  # noqa: E402
-
-
-class TreeRss:
-    """Peak RSS of a process and its descendants (Ray's raylet and workers included), sampled."""
-
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
-        self.root = psutil.Process(pid)
-        self.total = self.largest = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self.interval = interval
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                procs = [self.root, *self.root.children(recursive=True)]
-                rss = [p.memory_info().rss for p in procs if p.is_running()]
-            except psutil.Error:
-                continue
-            self.total, self.largest = max(self.total, sum(rss)), max(self.largest, max(rss, default=0))
-
-    def __enter__(self) -> "TreeRss":
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
+from benchmarks.bench_batch import PeakRss, generate  # noqa: E402
 
 
 def run(config: str, src: Path, work: Path) -> dict:
@@ -66,7 +37,7 @@ def run(config: str, src: Path, work: Path) -> dict:
         cmd += ["--engine", "ray", "--workers", w, "--worker-threads", t]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
-    with TreeRss(proc.pid) as rss:
+    with PeakRss(proc.pid, tree=True, interval=0.5) as rss:
         err = proc.communicate()[1]
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -75,7 +46,7 @@ def run(config: str, src: Path, work: Path) -> dict:
     phases = dict((k, float(v)) for k, v in re.findall(r"(\w+) ([\d.]+)s", err.split("time: ")[-1]))
     return {"config": config, "rows_per_s_scoring": float(rate.group(1)) if rate else None,
             "end_to_end_s": round(wall, 1), "phases_s": phases,
-            "peak_rss_tree_mib": round(rss.total / 2**20), "peak_rss_largest_process_mib": round(rss.largest / 2**20)}
+            "peak_rss_tree_mib": round(rss.peak / 2**20), "peak_rss_largest_process_mib": round(rss.largest / 2**20)}
 
 
 def main() -> None:

@@ -13,11 +13,7 @@ runs the same command again and checks the output file's ids.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.reliability.harness import (  # noqa: E402
-    REPO_ROOT, Server, exactly_once, result_ids, result_line, upload_job, wait_job, write_comments_csv,
+    Server, exactly_once, rerun_score, result_ids, result_line, start_score, upload_job, wait_job,
+    wait_score_rows, write_comments_csv,
 )
 
 
@@ -55,41 +52,15 @@ def api_crash(work: Path, rows: int, kill_at: float) -> tuple[bool, str]:
         server.stop()
 
 
-def _state_rows_done(state: Path) -> int:
-    if not state.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as con:
-            row = con.execute("SELECT max(rows_done) FROM tp_jobs").fetchone()
-        return int(row[0] or 0)
-    except sqlite3.Error:
-        return 0
-
-
 def cli_crash(work: Path, rows: int, kill_at: float) -> tuple[bool, str]:
-    src, out = work / "cli.csv", work / "cli.scored.csv"
-    ids = write_comments_csv(src, rows)
-    state = Path(f"{out}.tpstate.db")
-    cmd = [sys.executable, "-m", "service", "score", str(src), "-o", str(out), "--chunk-rows", "100",
-           "--no-progress", "--no-report"]
-    env = {**os.environ, "TOUCHPOINTS_DATABASE_URL": f"sqlite:///{work / 'unused.db'}"}
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 900
-    while (done := _state_rows_done(state)) < rows * kill_at:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            return False, f"the first run ended before the kill (exit {proc.returncode}): {proc.stderr.read()[-500:]}"
-        time.sleep(0.2)
+    ids, out, cmd, env, proc = start_score(work, rows, chunk_rows=100)
+    done = wait_score_rows(proc, out, rows * kill_at)
+    if done is None:
+        return False, f"the first run ended before the kill (exit {proc.returncode}): {proc.stderr.read()[-500:]}"
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     print(f"cli: kill -9 with {done} of {rows} rows committed; output exists: {out.exists()}", flush=True)
-    again = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    resumed = next((line for line in again.stderr.splitlines() if line.startswith("resuming")), "no resume line")
-    if again.returncode != 0:
-        return False, f"rerun exited {again.returncode}: {again.stderr[-500:]}"
-    with open(out, encoding="utf-8", newline="") as f:
-        got = [r["id"] for r in csv.DictReader(f)]
-    ok, account = exactly_once(ids, got)
-    print(f"cli: rerun {resumed!r}; {account}", flush=True)
+    ok, resumed, account = rerun_score(cmd, env, out, ids)
     return ok and resumed.startswith("resuming"), f"score killed at {done}/{rows} rows, rerun ({resumed}): {account}"
 
 

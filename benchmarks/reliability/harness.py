@@ -11,6 +11,7 @@ import csv
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -200,3 +201,51 @@ def result_line(name: str, ok: bool | None, summary: str) -> None:
     """The one line ``run_all.py`` collects from each script."""
     verdict = "SKIP" if ok is None else ("PASS" if ok else "FAIL")
     print(f"RESULT {name} {verdict} {summary}", flush=True)
+
+
+def state_rows_done(state: Path) -> int:
+    """Rows a ``touchpoints score`` run has committed, read from its state database (0 until it has one)."""
+    if not state.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as con:
+            row = con.execute("SELECT max(rows_done) FROM tp_jobs").fetchone()
+        return int(row[0] or 0)
+    except sqlite3.Error:
+        return 0
+
+
+def start_score(work: Path, rows: int, chunk_rows: int) -> tuple[list[str], Path, list[str], dict[str, str], subprocess.Popen]:
+    """A CSV of ``rows`` comments and ``touchpoints score`` on it: (ids, output, command, env, process)."""
+    src, out = work / "cli.csv", work / "cli.scored.csv"
+    ids = write_comments_csv(src, rows)
+    cmd = [sys.executable, "-m", "service", "score", str(src), "-o", str(out), "--chunk-rows", str(chunk_rows),
+           "--no-progress", "--no-report"]
+    env = {**os.environ, "TOUCHPOINTS_DATABASE_URL": f"sqlite:///{work / 'unused.db'}"}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return ids, out, cmd, env, proc
+
+
+def wait_score_rows(proc: subprocess.Popen, out: Path, at_least: float, timeout: float = 900) -> int | None:
+    """Rows committed once the run of ``start_score`` reached ``at_least``; None if it ended (or timed out) first."""
+    state = Path(f"{out}.tpstate.db")
+    deadline = time.monotonic() + timeout
+    while (done := state_rows_done(state)) < at_least:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+    return done
+
+
+def rerun_score(cmd: list[str], env: dict[str, str], out: Path, ids: list[str]) -> tuple[bool, str, str]:
+    """The same ``touchpoints score`` again: (every row exactly once, its 'resuming' line, the account or error)."""
+    again = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    resumed = next((line for line in again.stderr.splitlines() if line.startswith("resuming")), "no resume line")
+    if again.returncode != 0:
+        return False, resumed, f"rerun exited {again.returncode}: {again.stderr[-500:]}"
+    with open(out, encoding="utf-8", newline="") as f:
+        got = [r["id"] for r in csv.DictReader(f)]
+    ok, account = exactly_once(ids, got)
+    print(f"cli: rerun {resumed!r}; {account}", flush=True)
+    return ok, resumed, account
+

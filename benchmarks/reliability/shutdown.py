@@ -11,11 +11,8 @@ proves the lease was released, not waited out.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.reliability.crash import _state_rows_done  # noqa: E402
 from benchmarks.reliability.harness import (  # noqa: E402
-    REPO_ROOT, Server, exactly_once, result_ids, result_line, upload_job, wait_job, write_comments_csv,
+    Server, exactly_once, rerun_score, result_ids, result_line, start_score, upload_job, wait_job,
+    wait_score_rows, write_comments_csv,
 )
 
 CHUNK = 100
@@ -81,30 +78,15 @@ def _claimed_within(database: Path, job_id: str, timeout: float) -> float | None
 
 
 def cli_sigterm(work: Path, rows: int, term_at: float) -> tuple[bool, str]:
-    src, out = work / "cli.csv", work / "cli.scored.csv"
-    ids = write_comments_csv(src, rows)
-    state = Path(f"{out}.tpstate.db")
-    cmd = [sys.executable, "-m", "service", "score", str(src), "-o", str(out), "--chunk-rows", str(CHUNK),
-           "--no-progress", "--no-report"]
-    env = {**os.environ, "TOUCHPOINTS_DATABASE_URL": f"sqlite:///{work / 'unused.db'}"}
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 900
-    while (done := _state_rows_done(state)) < rows * term_at:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            return False, f"the first run ended before SIGTERM (exit {proc.returncode})"
-        time.sleep(0.2)
+    ids, out, cmd, env, proc = start_score(work, rows, chunk_rows=CHUNK)
+    done = wait_score_rows(proc, out, rows * term_at)
+    if done is None:
+        return False, f"the first run ended before SIGTERM (exit {proc.returncode})"
     proc.send_signal(signal.SIGTERM)
     rc = proc.wait(120)
     said = proc.stderr.read().strip().splitlines()[-1:] or ["(nothing)"]
     print(f"cli: SIGTERM at {done}/{rows} rows; exit {rc}: {said[0]!r}", flush=True)
-    again = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    if again.returncode != 0:
-        return False, f"rerun exited {again.returncode}: {again.stderr[-500:]}"
-    with open(out, encoding="utf-8", newline="") as f:
-        got = [r["id"] for r in csv.DictReader(f)]
-    ok, account = exactly_once(ids, got)
-    resumed = next((line for line in again.stderr.splitlines() if line.startswith("resuming")), "no resume line")
-    print(f"cli: rerun {resumed!r}; {account}", flush=True)
+    ok, resumed, account = rerun_score(cmd, env, out, ids)
     return ok and rc == 130, f"score SIGTERM'd at {done}/{rows}: exit {rc}; rerun ({resumed}): {account}"
 
 
