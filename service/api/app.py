@@ -77,9 +77,7 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     app.include_router(routes_comments.router, dependencies=keyed)
     app.include_router(routes_themes.router, dependencies=keyed)
     app.include_router(routes_jobs.router, dependencies=keyed)
-    app.include_router(signin.router)  # /app/sign-in, before the pages that need it
-    app.include_router(webapp.router, dependencies=[Depends(auth.page_tenant)])  # the CX review web app at /app
-    app.include_router(webapp.public_router)  # share links (read-only, no sign-in) and the UI language cookie
+    app.include_router(webapp.router)  # the CX review web app at /app (its pages need a sign-in when keys are on)
     signin.install_redirect(app)
     webapp.mount_static(app)
     return app

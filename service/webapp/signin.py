@@ -15,13 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from service.api.auth import SignInRequired, auth_runtime
 from service.auth.session import COOKIE_NAME
 from service.config import Settings
-from service.webapp.routes import PageError, _error_page, _local, _render, _same_origin, _t
+from service.webapp.pages import PageError, error_page, local, render, root, same_origin, tr
 
-router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
-
-
-def _root(request: Request) -> str:
-    return request.scope.get("root_path", "")
+router = APIRouter()  # included under /app by service.webapp.routes
 
 
 def install_redirect(app: FastAPI) -> None:
@@ -30,17 +26,17 @@ def install_redirect(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _to_sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{_root(request)}/app/sign-in?next={quote(here, safe='')}", status_code=303)
+        return RedirectResponse(f"{root(request)}/app/sign-in?next={quote(here, safe='')}", status_code=303)
 
 
 def _page(request: Request, next_url: str, status: int = 200, error: str | None = None) -> HTMLResponse:
-    return _render(request, "signin.html", status=status, next_url=next_url, error=error)
+    return render(request, "signin.html", status=status, next_url=next_url, error=error)
 
 
 @router.get("/sign-in", response_class=HTMLResponse, response_model=None)
 def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse | RedirectResponse:  # noqa: A002
     settings: Settings = request.app.state.settings
-    target = _local(next, f"{_root(request)}/app")
+    target = local(next, f"{root(request)}/app")
     if not settings.auth_required:
         return RedirectResponse(target, status_code=303)
     return _page(request, target)
@@ -50,22 +46,22 @@ def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse | Re
 async def sign_in(request: Request) -> HTMLResponse | RedirectResponse:
     settings: Settings = request.app.state.settings
     form = await request.form(max_files=0, max_fields=5)
-    target = _local(str(form.get("next") or ""), f"{_root(request)}/app")
+    target = local(str(form.get("next") or ""), f"{root(request)}/app")
     if not settings.auth_required:
         return RedirectResponse(target, status_code=303)
     try:
-        _same_origin(request)  # no signing a person into someone else's tenant from another site
+        same_origin(request)  # no signing a person into someone else's tenant from another site
     except PageError as exc:
-        return _error_page(request, exc)
+        return error_page(request, exc)
     raw = form.get("api_key")
     rt = auth_runtime(request)
     key = rt.keys.authenticate(raw.strip()) if isinstance(raw, str) and raw.strip() else None
     if key is None:
-        return _page(request, target, status=401, error=_t(request)(
+        return _page(request, target, status=401, error=tr(request)(
             "That API key is unknown or has been revoked. Check it and try again, or ask an administrator for a new one."))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE_NAME, rt.signer.issue(key.id), max_age=settings.session_max_age_seconds,
-                        path=f"{_root(request)}/", httponly=True, samesite="lax",
+                        path=f"{root(request)}/", httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
     return response
 
@@ -73,11 +69,11 @@ async def sign_in(request: Request) -> HTMLResponse | RedirectResponse:
 @router.post("/sign-out", response_model=None)
 def sign_out(request: Request) -> HTMLResponse | RedirectResponse:
     try:
-        _same_origin(request)
+        same_origin(request)
     except PageError as exc:
-        return _error_page(request, exc)
-    notice = quote(_t(request)("Signed out."))
-    response = RedirectResponse(f"{_root(request)}/app/sign-in?notice={notice}", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path=f"{_root(request)}/", httponly=True, samesite="lax",
+        return error_page(request, exc)
+    notice = quote(tr(request)("Signed out."))
+    response = RedirectResponse(f"{root(request)}/app/sign-in?notice={notice}", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path=f"{root(request)}/", httponly=True, samesite="lax",
                            secure=request.url.scheme == "https")
     return response
