@@ -21,8 +21,9 @@ def used_messages() -> set[str]:
     for f in (WEBAPP / "templates").glob("*.html"):
         for m in re.finditer(r'''\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')''', f.read_text()):
             found.add(m.group(1) if m.group(1) is not None else m.group(2))
-    routes = re.sub(r'"\s*\n\s*"', "", (WEBAPP / "routes.py").read_text())  # implicit concatenation
-    found |= set(re.findall(r"(?:\bt\(|_t\(request\)\()\s*" + STRING, routes))
+    routes = re.sub(r'"\s*\n\s*"', "", "\n".join(  # the page modules; implicit concatenation joined
+        f.read_text() for f in sorted(WEBAPP.glob("*.py")) if f.name != "messages.py"))
+    found |= set(re.findall(r"(?:\bt\(|\btr\(request\)\()\s*" + STRING, routes))
     for title, detail in re.findall(r"PageError\(\d+,\s*" + STRING + r",\s*(?:v\.state_detail or )?" + STRING, routes):
         found |= {title, detail}
     found |= set(re.findall(r'return "(?:no_model|model_deleted)", \(?' + STRING, routes))
