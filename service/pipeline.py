@@ -38,6 +38,7 @@ class ThemeStage(Protocol):
     def transform(
         self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None],
         units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None,
+        components: ThemeComponents | None = None,
     ) -> list[list[ThemeOut]]: ...
 
 
@@ -95,12 +96,13 @@ class AnalysisPipeline:
         return cls(settings, language, sentiment, _load_themes(settings, file, getattr(sentiment, "shared", None)))
 
     # -- status -----------------------------------------------------------------------
-    def components(self) -> dict[str, str]:
+    def components(self, themes: ThemeComponents | None = None) -> dict[str, str]:
+        """The model versions; ``themes``: the taxonomy a call assigned with (a tenant's), if not the shipped one."""
         return {
             "service": __version__,
             "language": self.language.version if self.language.is_fitted else "not loaded",
             "sentiment": self.sentiment.version if self.sentiment else "not loaded",
-            "themes": self.themes.version if self.themes else "not loaded",
+            "themes": themes.version if themes is not None else self.themes.version if self.themes else "not loaded",
         }
 
     @property
@@ -121,18 +123,18 @@ class AnalysisPipeline:
 
     def analyze(
         self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None,
-        redact: bool | None = None,
+        redact: bool | None = None, themes: ThemeComponents | None = None,
     ) -> list[CommentResult]:
         """Analyse a batch; invalid comments come back with status 'error' and a reason.
 
         ``reasons`` (from :meth:`validate`) lets a caller that already validated skip doing it twice.
-        ``redact`` (default ``settings.redact_pii``): see :meth:`analyze_with_inputs`.
+        ``redact`` (default ``settings.redact_pii``) and ``themes``: see :meth:`analyze_with_inputs`.
         """
-        return self.analyze_with_inputs(comments, reasons, unit_sentiment=False, redact=redact)[0]
+        return self.analyze_with_inputs(comments, reasons, unit_sentiment=False, redact=redact, themes=themes)[0]
 
     def analyze_with_inputs(
         self, comments: Sequence[CommentIn], reasons: Sequence[str | None] | None = None, unit_sentiment: bool = True,
-        redact: bool | None = None,
+        redact: bool | None = None, themes: ThemeComponents | None = None,
     ) -> tuple[list[CommentResult], ThemeInputs | None]:
         """Like :meth:`analyze`, also returning the theme units and vectors (None without a theme stage).
 
@@ -140,7 +142,8 @@ class AnalysisPipeline:
         analysis skips it. With ``redact`` (default ``settings.redact_pii``) the personal data of each
         usable comment is replaced by placeholders (:mod:`service.pii`) first: only the redacted text
         is analysed, all offsets and ``inputs.texts`` refer to it, and each result carries it with
-        the number of replaced spans.
+        the number of replaced spans. ``themes``: the taxonomy to assign touchpoints with (a tenant's, with its
+        additions); default the shipped one.
         """
         if reasons is None:
             reasons = self.validate(comments)
@@ -169,14 +172,14 @@ class AnalysisPipeline:
                 sentiments = list(outs)
             else:
                 sentiments = list(self.sentiment.transform(texts, codes))
-        themes: list[list[ThemeOut]] = [[] for _ in good]
+        assigned: list[list[ThemeOut]] = [[] for _ in good]
         if self.themes is not None and units is not None:
             embedder = self.themes.components.embedder
             ulangs = [codes[u.comment] for us in units for u in us]
             vectors = (embedder.centering_.transform(raw, ulangs) if raw is not None
                        else embedder.transform([u.text for us in units for u in us], ulangs))
             if texts:
-                themes = self.themes.transform(texts, codes, sentiments, units, vectors)
+                assigned = self.themes.transform(texts, codes, sentiments, units, vectors, components=themes)
             inputs = ThemeInputs(good, texts, codes, units, vectors, unit_sents)
 
         results: list[CommentResult] = [
@@ -188,7 +191,7 @@ class AnalysisPipeline:
                 id=c.id,
                 language=_language_out(langs[j]),
                 sentiment=sentiments[j],
-                themes=themes[j],
+                themes=assigned[j],
                 metadata=c.metadata,
                 redacted=redactions[j].count if redactions is not None else None,
                 redacted_text=texts[j] if redactions is not None else None,

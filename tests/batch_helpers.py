@@ -73,12 +73,12 @@ class CountingPipeline:
     def __getattr__(self, name: str):  # validate, components, settings, ...
         return getattr(self.inner, name)
 
-    def analyze_with_inputs(self, comments, reasons=None):
+    def analyze_with_inputs(self, comments, reasons=None, **options):
         self.calls += 1
         if self.crash_on is not None and self.calls >= self.crash_on:
             raise self.exc("simulated interruption")
         self.rows += len(comments)
-        return self.inner.analyze_with_inputs(comments, reasons)
+        return self.inner.analyze_with_inputs(comments, reasons, **options)
 
-    def analyze(self, comments, reasons=None):
-        return self.analyze_with_inputs(comments, reasons)[0]
+    def analyze(self, comments, reasons=None, **options):
+        return self.analyze_with_inputs(comments, reasons, **options)[0]

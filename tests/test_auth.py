@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import sqlite3
 import threading
@@ -25,6 +26,7 @@ from service.auth.rate_limit import TokenBucketLimiter
 from service.config import Settings, get_settings
 from service.storage import Repository, make_engine
 from service.storage.models import Base
+from service.storage.taxonomy_additions import TaxonomyAdditions
 
 DATA = Path(__file__).parent / "data"
 CSV = "id,text\n1,Leveransen kom en vecka för sent.\n2,Great app and friendly staff\n3,Laskussa oli väärä summa.\n"
@@ -391,19 +393,80 @@ def test_webapp_sign_in_scopes_pages_to_the_tenant(secured):
     assert c.get(f"/v1/jobs/{job_a}").status_code == 401
 
 
-def test_taxonomy_additions_are_off_with_keys_as_the_taxonomy_serves_every_tenant(secured):
-    c, keys, _, _ = secured
+PARKING = ["There was nowhere to park the car.", "The car park was full again."]
+PARKED = "The car park was full again, there was nowhere to park the car."
+
+
+def touchpoints(c: TestClient, key: str) -> dict[str, dict]:
+    r = c.get("/v1/themes/taxonomy", headers=bearer(key))
+    assert r.status_code == 200, r.text
+    return {t["key"]: t for t in r.json()["touchpoints"]}
+
+
+def parked_touchpoints(c: TestClient, key: str, route: str = "/v1/comments/analyze") -> set[str | None]:
+    """The touchpoints the caller's taxonomy gives a parking complaint (real-time, or /v2 without a model)."""
+    r = c.post(route, json={"comments": [{"id": "p", "text": PARKED, "language": "en"}]}, headers=bearer(key))
+    assert r.status_code == 200, r.text
+    return {t["touchpoint"] for t in r.json()["results"][0]["themes"]}
+
+
+def add_touchpoint(c: TestClient, key: str, job: str, **form: str) -> None:
+    """Through the web app, signed in with ``key``; waits until the job's comments follow the edit."""
     c.cookies.clear()
-    job = upload(c, keys["a"], "/v1/jobs/upload").json()["id"]
-    wait_done(c, keys["a"], job)
-    before = c.get("/v1/themes/taxonomy", headers=bearer(keys["b"])).json()["touchpoints"]
-    assert c.post("/app/sign-in", data={"api_key": keys["a"], "next": "/app"}, follow_redirects=False).status_code == 303
-    r = c.post(f"/app/jobs/{job}/taxonomy", data={"label": "Acme secret", "extra_language": "en",
-                                                 "extra_examples": "the invoice for order 4711 was wrong"})
-    assert r.status_code == 403 and "shared by every tenant" in r.text
-    assert c.get("/v1/themes/taxonomy", headers=bearer(keys["b"])).json()["touchpoints"] == before
+    assert c.post("/app/sign-in", data={"api_key": key, "next": "/app"}, follow_redirects=False).status_code == 303
+    r = c.post(f"/app/jobs/{job}/taxonomy", data={"next": f"/app/jobs/{job}", **form}, follow_redirects=False)
+    assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers["location"]
+    deadline = time.monotonic() + 60
+    while c.get(f"/app/jobs/{job}/state").json()["state"] == "updating" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert c.get(f"/app/jobs/{job}/state").json()["state"] == "fresh"
     c.post("/app/sign-out")
     c.cookies.clear()
+
+
+def scored_themes(c: TestClient, key: str) -> str:
+    """The tp_themes of PARKED in a new batch job of the key's tenant."""
+    csv = f'id,text\n1,"{PARKED}"\n2,Great app and friendly staff\n'
+    job = c.post("/v1/jobs/upload", files={"file": ("parking.csv", io.BytesIO(csv.encode()))}, headers=bearer(key))
+    assert wait_done(c, key, job.json()["id"])["status"] == "completed"
+    rows = c.get(f"/v1/jobs/{job.json()['id']}/results", params={"format": "jsonl"}, headers=bearer(key)).text
+    row = next(r for r in map(json.loads, rows.splitlines()) if str(r["id"]) == "1")
+    assert row["tp_status"] == "ok", row
+    return row["tp_themes"]
+
+
+def test_a_taxonomy_addition_is_its_tenants_alone(secured):
+    """Tenant a's touchpoint is listed for a and maps a's comments (real-time, /v2, its job's model, new jobs);
+    for b it is absent and unused, and b's touchpoint of the same name is b's own."""
+    c, keys, _, _ = secured
+    c.cookies.clear()
+    shipped = touchpoints(c, keys["b"])
+    job_a, job_b = (upload(c, keys[k], "/v1/jobs/upload").json()["id"] for k in ("a", "b"))
+    wait_done(c, keys["a"], job_a)
+    wait_done(c, keys["b"], job_b)
+    assert "custom_parking" not in shipped and "custom_parking" not in parked_touchpoints(c, keys["a"])
+
+    add_touchpoint(c, keys["a"], job_a, label="Parking", extra_language="en", extra_examples="\n".join(PARKING))
+    mine = touchpoints(c, keys["a"])
+    assert list(mine) == [*shipped, "custom_parking"] and mine["custom_parking"]["examples"] == {"en": PARKING}
+    assert list(touchpoints(c, keys["a2"])) == list(mine)  # the tenant's, not the key's
+    assert "custom_parking" in parked_touchpoints(c, keys["a"])
+    assert "custom_parking" in parked_touchpoints(c, keys["a"], "/v2/themes/assign")
+    model_a = c.get(f"/v1/jobs/{job_a}/themes", headers=bearer(keys["a"])).json()["model_id"]
+    themes = c.get(f"/v2/themes/models/{model_a}", headers=bearer(keys["a"])).json()["themes"]
+    assert "custom_parking" in {t["touchpoint"] for t in themes}
+    assert "Parking" in scored_themes(c, keys["a"])
+
+    assert touchpoints(c, keys["b"]) == shipped
+    assert "custom_parking" not in parked_touchpoints(c, keys["b"])
+    assert "custom_parking" not in parked_touchpoints(c, keys["b"], "/v2/themes/assign")
+    assert c.get(f"/v2/themes/models/{model_a}", headers=bearer(keys["b"])).status_code == 404
+    assert "Parking" not in scored_themes(c, keys["b"])
+
+    add_touchpoint(c, keys["b"], job_b, label="Parking", description="Parking at the warehouse.",
+                   extra_language="en", extra_examples="The loading dock was blocked.")
+    assert touchpoints(c, keys["b"])["custom_parking"]["examples"] == {"en": ["The loading dock was blocked."]}
+    assert touchpoints(c, keys["a"])["custom_parking"]["examples"] == {"en": PARKING}
 
 
 def test_sign_in_page_speaks_the_ui_language(secured):
@@ -483,6 +546,38 @@ def test_a_database_from_before_tenancy_is_upgraded_in_place(tmp_path, settings,
         assert c.get("/v1/jobs/j0", headers=bearer(default_key)).status_code == 200
         assert c.get("/v1/datasets/d0", headers=bearer(other_key)).status_code == 404
         assert c.get("/v1/jobs/j0", headers=bearer(other_key)).status_code == 404
+
+
+OLD_ADDITIONS = """CREATE TABLE tp_taxonomy_additions (id INTEGER NOT NULL, "key" VARCHAR(64) NOT NULL,
+    label VARCHAR(200) NOT NULL, description TEXT NOT NULL, examples_json TEXT NOT NULL, created_at DATETIME NOT NULL,
+    created_by VARCHAR(200) NOT NULL, PRIMARY KEY (id), UNIQUE ("key"))"""  # as the service made it before tenancy
+
+
+def test_taxonomy_additions_from_before_tenancy_become_the_default_tenants(tmp_path, settings, pipeline):
+    db = tmp_path / "additions.db"
+    con = sqlite3.connect(db)
+    con.execute(OLD_ADDITIONS)
+    con.execute("INSERT INTO tp_taxonomy_additions VALUES (1, 'custom_parking', 'Parking', '', ?, "
+                "'2025-01-01 10:00:00', 'web app')", (json.dumps({"en": PARKING}),))
+    con.commit()
+    con.close()
+    engine = make_engine(f"sqlite:///{db}")
+    assert "tenant" in {col["name"] for col in inspect(engine).get_columns("tp_taxonomy_additions")}
+    assert "ix_tp_taxonomy_additions_tenant_key" in {ix["name"] for ix in inspect(engine).get_indexes("tp_taxonomy_additions")}
+    additions = TaxonomyAdditions(engine)
+    assert [t.key for t in additions.for_tenant("default").all()] == ["custom_parking"]
+    assert additions.for_tenant("other").all() == []
+    # the old table keeps its unique key: another tenant's touchpoint of that name takes the next free key
+    made = additions.for_tenant("other").add("Parking", "", {"en": ["The loading dock was blocked."]}, "test")
+    assert made.key == "custom_parking_2"
+    store = ApiKeyStore(engine)
+    _, default_key = store.create("default", "old data")
+    _, other_key = store.create("other", "new team")
+    with TestClient(create_app(auth_settings(settings, db), pipeline=pipeline)) as c:
+        assert "custom_parking" in parked_touchpoints(c, default_key)
+        assert "custom_parking" in touchpoints(c, default_key) and "custom_parking_2" not in touchpoints(c, default_key)
+        assert "custom_parking" not in touchpoints(c, other_key) and "custom_parking_2" in touchpoints(c, other_key)
+        assert "custom_parking" not in parked_touchpoints(c, other_key)
 
 
 PG_URL = os.environ.get("TOUCHPOINTS_TEST_POSTGRES_URL")

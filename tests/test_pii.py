@@ -319,7 +319,7 @@ def test_comment_text_never_reaches_the_logs(client, caplog, monkeypatch):
     # an unexpected error whose message quotes the comment (as library errors do): logged without it
     pipeline = client.app.state.pipeline
 
-    def boom(comments, reasons=None, redact=None):
+    def boom(comments, reasons=None, **options):
         raise ValueError(f"cannot analyse {comments[0].text!r}")
 
     monkeypatch.setattr(pipeline, "analyze", boom)
@@ -337,7 +337,7 @@ def test_batch_failures_are_logged_without_comment_text(client, caplog):
     class Failing:
         settings = inner.settings
 
-        def analyze_with_inputs(self, comments, reasons=None):
+        def analyze_with_inputs(self, comments, reasons=None, **options):
             raise RuntimeError(f"tokenizer choked on {comments[0].text}")
 
     rows = [(0, {"id": "1", "text": f"{MARKER} one"}, None), (1, {"id": "2", "text": f"{MARKER} two"}, None)]

@@ -125,11 +125,11 @@ class _BlockingPipeline(CountingPipeline):
         super().__init__(inner)
         self.entered, self.release = threading.Event(), threading.Event()
 
-    def analyze_with_inputs(self, comments, reasons=None):
+    def analyze_with_inputs(self, comments, reasons=None, **options):
         if self.calls == 0:
             self.entered.set()
             self.release.wait(30)
-        return super().analyze_with_inputs(comments, reasons)
+        return super().analyze_with_inputs(comments, reasons, **options)
 
 
 def test_shutdown_releases_the_lease_of_a_chunk_that_outlasts_it(client, settings, tmp_path: Path):

@@ -242,7 +242,8 @@ def row_of(group: str, language: str) -> int:
 
 
 def test_a_new_touchpoint_is_stored_outside_the_yaml_and_used_by_assignments_and_later_fits(app, job, tmp_path):
-    """Last in this module: the taxonomy it extends is this app's (restored when the app stops)."""
+    """Keys off: the single user's (the default tenant's) touchpoint, in its taxonomy, real-time analysis,
+    /v2/themes and later fits."""
     shipped = app.get("/v1/themes/taxonomy").json()["touchpoints"]
     examples = "I was charged twice for the same order.\nThey took the payment two times for one order."
     r = app.post(f"/app/jobs/{job}/taxonomy", data={"label": "Double charges", "extra_language": "en",
@@ -260,6 +261,9 @@ def test_a_new_touchpoint_is_stored_outside_the_yaml_and_used_by_assignments_and
     got = app.post("/v2/themes/assign", json={"model_id": model_id, "comments": [
         {"id": "x", "text": "I was charged twice for the same order again.", "language": "en"}]}).json()
     assert got["results"][0]["themes"][0]["theme_id"] == theme["theme_id"]
+    realtime = app.post("/v1/comments/analyze", json={"comments": [
+        {"id": "x", "text": "I was charged twice for the same order again.", "language": "en"}]}).json()
+    assert "custom_double_charges" in {t["touchpoint"] for t in realtime["results"][0]["themes"]}
     later = upload_and_wait(app, write_dump(tmp_path / "later.csv"))
     assert "custom_double_charges" in {t["touchpoint"] for t in tops(report(app, later))}
     # refused with a reason: neither examples nor a description

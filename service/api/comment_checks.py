@@ -13,6 +13,7 @@ from fastapi import Query
 from service.api.errors import ApiError
 from service.pipeline import AnalysisPipeline, ThemeInputs
 from service.schemas import CommentIn, CommentResult
+from service.themes import ThemeComponents
 
 OnInvalid = Literal["reject", "report"]
 ON_INVALID = Query(
@@ -55,16 +56,20 @@ def check_comments(
 
 
 def check_and_analyze(
-    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None,
+    themes: ThemeComponents | None = None,
 ) -> list[CommentResult]:
-    """Apply the shared rules, then run the pipeline once (``redact``: None = the settings' default)."""
-    return pipeline.analyze(comments, reasons=check_comments(pipeline, comments, on_invalid), redact=redact)
+    """Apply the shared rules, then run the pipeline once (``redact``: None = the settings' default; ``themes``:
+    the caller's tenant's taxonomy, None = the shipped one)."""
+    return pipeline.analyze(comments, reasons=check_comments(pipeline, comments, on_invalid), redact=redact,
+                            themes=themes)
 
 
 def check_and_analyze_with_inputs(
-    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None
+    pipeline: AnalysisPipeline, comments: Sequence[CommentIn], on_invalid: OnInvalid, redact: bool | None = None,
+    themes: ThemeComponents | None = None,
 ) -> tuple[list[CommentResult], ThemeInputs | None]:
     """As :func:`check_and_analyze`, also returning the usable comments' theme units and vectors
     (computed in the same encoder pass; None without a theme stage)."""
     return pipeline.analyze_with_inputs(comments, reasons=check_comments(pipeline, comments, on_invalid),
-                                        redact=redact)
+                                        redact=redact, themes=themes)

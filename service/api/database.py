@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from service.api import auth, routes_jobs, routes_themes
+from service.api import auth, routes_jobs, routes_themes, tenant_taxonomy
 from service.logsafe import describe_error
 
 log = logging.getLogger(__name__)
@@ -24,17 +24,19 @@ _LOCK = threading.Lock()
 
 
 def open_database(app: FastAPI, then: Sequence[Callable[[FastAPI], None]] = ()) -> str | None:
-    """Open what is not open yet (the job runtime, the theme-model store, the API keys), then run each of ``then``
-    once (starters that need them; kept for a later call when opening fails now). None if all is
-    open, else why not."""
+    """Open what is not open yet (the job runtime, the theme-model store and taxonomy additions, the API keys),
+    then run each of ``then`` once (starters that need them; kept for a later call when opening fails now).
+    None if all is open, else why not."""
     with _LOCK:
         pending: list[Callable[[FastAPI], None]] = getattr(app.state, "database_pending", [])
         app.state.database_pending = pending = [*pending, *then]
         try:
-            if getattr(app.state, "jobs", None) is None:
-                routes_jobs.start_jobs(app)
             if getattr(app.state, "theme_models", None) is None:
                 routes_themes.start_store(app)
+            if getattr(app.state, "taxonomy_additions", None) is None:
+                tenant_taxonomy.start_taxonomy(app)  # before the job worker, which maps jobs with them
+            if getattr(app.state, "jobs", None) is None:
+                routes_jobs.start_jobs(app)
             if getattr(app.state, "auth", None) is None:
                 auth.start_auth(app)
             while pending:

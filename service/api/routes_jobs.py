@@ -28,6 +28,7 @@ from starlette.types import Message, Receive
 
 from service.api.auth import current_tenant
 from service.api.errors import ApiError
+from service.api.tenant_taxonomy import app_components
 from service.batch.columns import ColumnMapping, MappingError, parse_metadata_spec
 from service.batch.formats import MalformedFile, UnsupportedFormat, detect_format
 from service.batch.ingest import ingest_file
@@ -61,7 +62,7 @@ def start_jobs(app: FastAPI) -> None:
     """Open the database and start the worker (called from the app's lifespan, after models load)."""
     settings: Settings = app.state.settings
     repo = Repository(make_engine(settings.database_url))
-    worker = JobWorker(repo, lambda: app.state.pipeline, settings)
+    worker = JobWorker(repo, lambda: app.state.pipeline, settings, themes=app_components(app))
     worker.start()
     app.state.jobs = JobsRuntime(repo, worker)
 

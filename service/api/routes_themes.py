@@ -7,7 +7,8 @@ and the comments it was fitted on (see ``service/storage/theme_models.py``). Eve
 (who, when, what: ``GET .../history``); ``POST .../undo`` returns to the version before the last one. ``GET /v1/themes/taxonomy`` stays; the concept-centroid
 ``/v1/themes/cluster`` and ``/v1/themes/assign`` answer 410.
 
-The routes get the pipeline and the store through the provider functions below (``Depends``), never
+The routes get the pipeline, the caller's tenant's taxonomy and the store through the provider functions
+below (``Depends``), never
 the ORM; tests may replace them with ``app.dependency_overrides``.
 """
 
@@ -24,6 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from service.api.auth import current_tenant
 from service.api.comment_checks import ON_INVALID, REDACT, OnInvalid, check_and_analyze_with_inputs
 from service.api.errors import ApiError
+from service.api.tenant_taxonomy import components_of
 from service.config import Settings
 from service.pipeline import AnalysisPipeline
 from service.schemas import MAX_OFFSET, CommentIn, ErrorResponse
@@ -72,9 +74,12 @@ def theme_store(request: Request, tenant: Annotated[str, Depends(current_tenant)
     return store.for_tenant(tenant)
 
 
-def _components(pipeline: AnalysisPipeline) -> ThemeComponents:
-    assert pipeline.themes is not None  # theme_pipeline checked
-    return pipeline.themes.components
+def theme_components(request: Request, pipeline: Annotated[AnalysisPipeline, Depends(theme_pipeline)],
+                     tenant: Annotated[str, Depends(current_tenant)]) -> ThemeComponents:
+    """The caller's tenant's taxonomy: the shipped touchpoints plus the tenant's additions (``tenant_taxonomy``)."""
+    components = components_of(pipeline, getattr(request.app.state, "taxonomy_additions", None), tenant)
+    assert components is not None  # theme_pipeline checked
+    return components
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -137,11 +142,12 @@ def editor(request: Request, source: str) -> str:
     return str(actor) if actor else source
 
 
-def _edit(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str,
+def _edit(store: ThemeModelStore, components: ThemeComponents, model_id: str,
           apply: Callable[[ThemeModel], Sequence[str]], note: EditNote) -> ThemeEditResponse:
-    """Load, apply the edit, rebuild the report, save as a new version (only over the state that was read)."""
+    """Load (with the model's tenant's ``components``), apply the edit, rebuild the report, save as a new version
+    (only over the state that was read)."""
     with _EDIT_LOCK:
-        stored = _open(store, model_id, _components(pipeline))
+        stored = _open(store, model_id, components)
         try:
             changed = list(apply(stored.model))
         except KeyError as exc:
@@ -152,10 +158,10 @@ def _edit(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str,
         return _save(store, stored, model_id, changed, note)
 
 
-def undo(store: ThemeModelStore, pipeline: AnalysisPipeline, model_id: str, author: str) -> ThemeEditResponse:
+def undo(store: ThemeModelStore, components: ThemeComponents, model_id: str, author: str) -> ThemeEditResponse:
     """Write the live version before the current one back (the current one is marked undone)."""
     with _EDIT_LOCK:
-        stored = _open(store, model_id, _components(pipeline))
+        stored = _open(store, model_id, components)
         target = store.undo_target(model_id)
         if target is None:
             raise ApiError(409, "nothing_to_undo", "the model is as fitted: there is no edit to undo")
@@ -192,16 +198,16 @@ def version_out(v: VersionInfo) -> VersionOut:
              summary="Find the themes of a batch of comments; stores the model and returns its id and report")
 def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = ON_INVALID,
             redact: bool | None = REDACT, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+            comp: ThemeComponents = Depends(theme_components),
             store: ThemeModelStore = Depends(theme_store)) -> ClusterResponse:
     """Taxonomy touchpoints and their sub-themes, plus themes discovered outside the taxonomy, with keywords,
     representative comments per language, clause-level sentiment, and the NPS/CSAT impact and trend when
     the comments' metadata carry ``score`` and ``timestamp``."""
-    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact)
+    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact, themes=comp)
     errors = [CommentError(id=r.id, error=r.error or "invalid") for r in results if r.status != "ok"]
     if inputs is None or not inputs.indices:
         raise ApiError(422, "invalid_request", [{"loc": ["body", "comments"], "type": "no_usable_comments",
                                                  "msg": "no usable comment to find themes in"}])
-    comp = _components(pipeline)
     try:
         model = comp.new_model().fit(inputs.texts, inputs.languages, inputs.units, inputs.vectors)
     except ValueError as exc:
@@ -216,18 +222,18 @@ def cluster(body: ClusterRequest, request: Request, on_invalid: OnInvalid = ON_I
     report.model_id = model_id
     redacted = [r.redacted for r in results if r.redacted is not None]
     return ClusterResponse(request_id=request.state.request_id, model_id=model_id, report=report, errors=errors,
-                           redacted=sum(redacted) if redacted else None, models=pipeline.components())
+                           redacted=sum(redacted) if redacted else None, models=pipeline.components(comp))
 
 
 @router.post("/v2/themes/assign", response_model=AssignResponse, responses=_ERRORS,
              summary="Assign comments to a stored model's themes (edits included), or to the taxonomy alone")
 def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INVALID,
            redact: bool | None = REDACT, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+           comp: ThemeComponents = Depends(theme_components),
            store: ThemeModelStore = Depends(theme_store)) -> AssignResponse:
-    comp = _components(pipeline)
     model = (_open(store, body.model_id, comp, with_fit=False).model if body.model_id is not None
              else comp.taxonomy_model())
-    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact)
+    results, inputs = check_and_analyze_with_inputs(pipeline, body.comments, on_invalid, redact, themes=comp)
     by_index: dict[int, list] = {}
     if inputs is not None and inputs.indices:  # the analysis pass's units and vectors: no second encoding
         rows = model.predict(inputs.texts, inputs.languages, inputs.units, inputs.vectors)
@@ -237,7 +243,7 @@ def assign(body: AssignRequest, request: Request, on_invalid: OnInvalid = ON_INV
            for i, r in enumerate(results)]
     return AssignResponse(request_id=request.state.request_id, model_id=body.model_id, model_version=comp.version,
                           n_unassigned=sum(1 for t in by_index.values() if not t), results=out,
-                          models=pipeline.components())
+                          models=pipeline.components(comp))
 
 
 @router.get("/v2/themes/models", response_model=ModelListOut, responses=_ERRORS,
@@ -250,9 +256,9 @@ def list_models(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, g
 
 @router.get("/v2/themes/models/{model_id}", response_model=ModelOut, responses=_ERRORS,
             summary="A stored model: its themes (edited labels included) and its report")
-def get_model(model_id: str, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+def get_model(model_id: str, comp: ThemeComponents = Depends(theme_components),
               store: ThemeModelStore = Depends(theme_store)) -> ModelOut:
-    stored = _open(store, model_id, _components(pipeline), with_fit=False)
+    stored = _open(store, model_id, comp, with_fit=False)
     info = stored.info
     return ModelOut(model_id=info.id, created_at=info.created_at, model_version=info.model_version,
                     n_comments=info.n_comments, themes=model_themes(stored.model, stored.report),
@@ -270,38 +276,38 @@ def delete_model(model_id: str, store: ThemeModelStore = Depends(theme_store)) -
 @router.patch("/v2/themes/models/{model_id}/themes/{theme_id}", response_model=ThemeEditResponse,
               responses=_ERRORS, summary="Rename a theme (kept for later assignments)")
 def rename_theme(model_id: str, theme_id: str, body: RenameRequest, request: Request,
-                 pipeline: AnalysisPipeline = Depends(theme_pipeline),
+                 comp: ThemeComponents = Depends(theme_components),
                  store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
     note = EditNote(editor(request, "API"), "rename", {"theme_id": theme_id, "label": body.label})
-    return _edit(store, pipeline, model_id, lambda m: [m.rename(theme_id, body.label, body.labels).theme_id], note)
+    return _edit(store, comp, model_id, lambda m: [m.rename(theme_id, body.label, body.labels).theme_id], note)
 
 
 @router.post("/v2/themes/models/{model_id}/merge", response_model=ThemeEditResponse, responses=_ERRORS,
              summary="Merge themes of the same level into the first one (its id stays)")
 def merge_themes(model_id: str, body: MergeRequest, request: Request,
-                 pipeline: AnalysisPipeline = Depends(theme_pipeline),
+                 comp: ThemeComponents = Depends(theme_components),
                  store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
     note = EditNote(editor(request, "API"), "merge", {"theme_ids": body.theme_ids, "label": body.label})
-    return _edit(store, pipeline, model_id, lambda m: [m.merge(body.theme_ids, body.label).theme_id], note)
+    return _edit(store, comp, model_id, lambda m: [m.merge(body.theme_ids, body.label).theme_id], note)
 
 
 @router.post("/v2/themes/models/{model_id}/themes/{theme_id}/split", response_model=ThemeEditResponse,
              responses=_ERRORS, summary="Split a theme into n sub-themes (a sub-theme into n siblings)")
 def split_theme(model_id: str, theme_id: str, body: SplitRequest, request: Request,
-                pipeline: AnalysisPipeline = Depends(theme_pipeline),
+                comp: ThemeComponents = Depends(theme_components),
                 store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
     note = EditNote(editor(request, "API"), "split", {"theme_id": theme_id, "n": body.n})
-    return _edit(store, pipeline, model_id, lambda m: [t.theme_id for t in m.split(theme_id, body.n)], note)
+    return _edit(store, comp, model_id, lambda m: [t.theme_id for t in m.split(theme_id, body.n)], note)
 
 
 @router.post("/v2/themes/models/{model_id}/keyword-themes", response_model=ThemeEditResponse, responses=_ERRORS,
              summary="Add a theme of every comment whose text has a keyword or phrase (optionally in one language)")
 def keyword_theme(model_id: str, body: KeywordThemeRequest, request: Request,
-                  pipeline: AnalysisPipeline = Depends(theme_pipeline),
+                  comp: ThemeComponents = Depends(theme_components),
                   store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
     note = EditNote(editor(request, "API"), "keyword", {"phrase": body.phrase, "language": body.language,
                                                         "label": body.label})
-    return _edit(store, pipeline, model_id,
+    return _edit(store, comp, model_id,
                  lambda m: [m.add_keyword_theme(body.phrase, body.label, body.language).theme_id], note)
 
 
@@ -315,16 +321,16 @@ def history(model_id: str, store: ThemeModelStore = Depends(theme_store)) -> His
 
 @router.post("/v2/themes/models/{model_id}/undo", response_model=ThemeEditResponse, responses=_ERRORS,
              summary="Undo the last edit that is not undone yet (the model returns to the version before it)")
-def undo_edit(model_id: str, request: Request, pipeline: AnalysisPipeline = Depends(theme_pipeline),
+def undo_edit(model_id: str, request: Request, comp: ThemeComponents = Depends(theme_components),
               store: ThemeModelStore = Depends(theme_store)) -> ThemeEditResponse:
-    return undo(store, pipeline, model_id, editor(request, "API"))
+    return undo(store, comp, model_id, editor(request, "API"))
 
 
 # -- /v1/themes ------------------------------------------------------------------------------
 @router.get("/v1/themes/taxonomy", response_model=TaxonomyResponse, responses=_ERRORS,
             summary="The touchpoint taxonomy: labels, descriptions, lexicon concepts and example clauses")
-def taxonomy(pipeline: AnalysisPipeline = Depends(theme_pipeline)) -> TaxonomyResponse:
-    comp = _components(pipeline)
+def taxonomy(comp: ThemeComponents = Depends(theme_components)) -> TaxonomyResponse:
+    """The shipped touchpoints and the caller's tenant's additions (no other tenant's)."""
     tax = comp.taxonomy
     return TaxonomyResponse(
         version=tax.version, lexicon_version=tax.lexicon.version, model_version=comp.version,

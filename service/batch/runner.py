@@ -22,6 +22,7 @@ from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository
 from service.storage.faults import storage_fault
+from service.themes import ThemeComponents
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,16 @@ Outcome = Literal["completed", "stopped", "lost_lease", "failed"]
 def run_job(
     repo: Repository, job_id: str, owner: str, pipeline: AnalysisPipeline, settings: Settings, *,
     stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
-    timings: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None, themes: Callable[[str], ThemeComponents | None] | None = None,
 ) -> Outcome:
-    """Process a job the caller has claimed (holds the lease for) until done, stopped or lease lost."""
+    """Process a job the caller has claimed (holds the lease for) until done, stopped or lease lost.
+
+    ``themes`` gives a tenant's taxonomy (the service's: the shipped one plus the tenant's additions); without
+    it the job is mapped to the shipped taxonomy (``touchpoints score``)."""
     job = repo.get_job(job_id)
     ds = repo.get_dataset(job.dataset_id)
+    shipped = pipeline.themes.components if pipeline.themes is not None else None
+    components = themes(job.tenant) if themes is not None else shipped
     mapping = ColumnMapping.from_dict(json.loads(ds.mapping_json))
     options = json.loads(job.options_json or "{}")
     chunk = int(options.get("chunk_rows") or settings.batch_chunk_rows)
@@ -47,9 +53,9 @@ def run_job(
         rows = repo.read_rows(ds.id, cursor, chunk)
         if not rows or rows[0][0] != cursor:
             msg = f"dataset rows from {cursor + 1} are missing; {cursor} of {job.total_rows} rows finished"
-            repo.finish(job_id, "failed", msg, pipeline.components(), owner=owner)
+            repo.finish(job_id, "failed", msg, pipeline.components(components), owner=owner)
             return "failed"
-        results = score_rows(pipeline, mapping, rows)
+        results = score_rows(pipeline, mapping, rows, themes=components)
         if not repo.save_chunk(job_id, owner, cursor, results, settings.job_lease_seconds):
             log.warning("job %s: lease lost at row %d; another worker owns it now", job_id, cursor)
             return "lost_lease"
@@ -59,7 +65,6 @@ def run_job(
     message = None
     t0 = time.perf_counter()
     try:
-        components = pipeline.themes.components if pipeline.themes is not None else None
         report = build_report(repo, repo.get_job(job_id), ds, settings, components,
                               heartbeat=lambda: repo.renew_lease(job_id, owner, settings.job_lease_seconds))
         repo.save_themes(job_id, report.model_dump(mode="json"))
@@ -71,6 +76,6 @@ def run_job(
         message = f"all rows scored; themes report failed: {exc}"
     if timings is not None:
         timings["themes_report"] = time.perf_counter() - t0
-    if not repo.finish(job_id, "completed", message, pipeline.components(), owner=owner):
+    if not repo.finish(job_id, "completed", message, pipeline.components(components), owner=owner):
         return "lost_lease"
     return "completed"

@@ -19,6 +19,7 @@ from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.schemas import CommentIn, CommentResult, SentenceSentiment
 from service.segmentation import Unit
+from service.themes import ThemeComponents
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ def units_payload(units: Sequence[Unit], sentiments: Sequence[SentenceSentiment]
     return {"units_json": json.dumps(rows), "vectors": np.ascontiguousarray(vectors, dtype=np.float16).tobytes()}
 
 
-def _analyze(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[dict[str, Any]]:
-    results, inputs = pipeline.analyze_with_inputs(comments)
+def _analyze(pipeline: AnalysisPipeline, comments: Sequence[CommentIn],
+             themes: ThemeComponents | None) -> list[dict[str, Any]]:
+    results, inputs = pipeline.analyze_with_inputs(comments, themes=themes)
     rows = [result_row(r) for r in results]
     if inputs is not None:
         offset = 0
@@ -66,22 +68,25 @@ def _analyze(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[
     return rows
 
 
-def _analyze_robust(pipeline: AnalysisPipeline, comments: Sequence[CommentIn]) -> list[dict[str, Any]]:
+def _analyze_robust(pipeline: AnalysisPipeline, comments: Sequence[CommentIn],
+                    themes: ThemeComponents | None) -> list[dict[str, Any]]:
     try:
-        return _analyze(pipeline, comments)
+        return _analyze(pipeline, comments, themes)
     except Exception:
         if len(comments) == 1:
             log_exception(log, "analysis failed for comment %r", comments[0].id)
             return [_error(comments[0].id, "analysis failed for this comment (internal error; see server logs)")]
         log_exception(log, "analysis failed on a chunk of %d; retrying one by one", len(comments),
                       level=logging.WARNING)
-        return [row for c in comments for row in _analyze_robust(pipeline, [c])]
+        return [row for c in comments for row in _analyze_robust(pipeline, [c], themes)]
 
 
 def score_rows(
-    pipeline: AnalysisPipeline, mapping: ColumnMapping, rows: Sequence[tuple[int, dict[str, Any], str | None]]
+    pipeline: AnalysisPipeline, mapping: ColumnMapping, rows: Sequence[tuple[int, dict[str, Any], str | None]],
+    themes: ThemeComponents | None = None,
 ) -> list[dict[str, Any]]:
-    """One result per input row, in input order, each carrying its ``row_idx``."""
+    """One result per input row, in input order, each carrying its ``row_idx`` (``themes``: the job's tenant's
+    taxonomy, None = the shipped one)."""
     out: list[dict[str, Any] | None] = [None] * len(rows)
     todo: list[int] = []
     comments: list[CommentIn] = []
@@ -96,6 +101,6 @@ def score_rows(
             todo.append(k)
             comments.append(c)
     if comments:
-        for k, res in zip(todo, _analyze_robust(pipeline, comments), strict=True):
+        for k, res in zip(todo, _analyze_robust(pipeline, comments, themes), strict=True):
             out[k] = res
     return [{"row_idx": rows[k][0], **res} for k, res in enumerate(out) if res is not None]

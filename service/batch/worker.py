@@ -19,6 +19,7 @@ from service.logsafe import log_exception
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository
 from service.storage.faults import storage_fault
+from service.themes import ThemeComponents
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,12 @@ _STORAGE_FAULT_BACKOFF_S = 10.0
 
 
 class JobWorker:
-    def __init__(self, repo: Repository, pipeline: Callable[[], AnalysisPipeline], settings: Settings) -> None:
+    def __init__(self, repo: Repository, pipeline: Callable[[], AnalysisPipeline], settings: Settings,
+                 themes: Callable[[str], ThemeComponents | None] | None = None) -> None:
+        """``themes``: a tenant's taxonomy, for its jobs (``run_job``); None maps every job to the shipped one."""
         self.repo = repo
         self._pipeline = pipeline
+        self._themes = themes
         self.settings = settings
         self.owner = f"{os.uname().nodename[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
@@ -102,7 +106,8 @@ class JobWorker:
             log.info("job %s: resuming at row %d of %d", job_id, job.rows_done, job.total_rows)
         self._current = job_id
         try:
-            outcome = run_job(self.repo, job_id, self.owner, self._pipeline(), self.settings, stop=self._stop)
+            outcome = run_job(self.repo, job_id, self.owner, self._pipeline(), self.settings, stop=self._stop,
+                              themes=self._themes)
         except Exception as exc:
             if (fault := storage_fault(exc)) is not None:
                 return self._storage_fault(job_id, fault.kind, exc)

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x tables for datasets, jobs, results, themes reports, theme models and API keys.
+"""SQLAlchemy 2.x tables for datasets, jobs, results, themes reports, theme models, taxonomy additions and API keys.
 
 Portable column types only (no SQLite- or PostgreSQL-specific SQL), so the same code runs on
 the embedded SQLite default and on a ``postgresql://`` URL. JSON payloads are stored as text
@@ -242,18 +242,21 @@ class ShareLinkRow(Base):
 
 
 class TaxonomyAdditionRow(Base):
-    """A touchpoint a person added to the taxonomy (from a discovered theme, or a name with examples).
+    """A touchpoint a person of a tenant added to the taxonomy (from a discovered theme, or a name with examples).
 
-    The shipped ``models/themes/taxonomy.yaml`` stays read-only: additions live here and are appended to
-    it when the service starts (``ThemeComponents.with_additions``), so later fits and assignments use them.
+    The shipped ``models/themes/taxonomy.yaml`` stays read-only: additions live here and are appended to it
+    for their tenant only (``ThemeComponents.with_additions``), so that tenant's later fits and assignments
+    use them. Keys are unique per tenant; a database made before tenancy also keeps its unique ``key``.
     """
 
     __tablename__ = "tp_taxonomy_additions"
+    __table_args__ = (Index("ix_tp_taxonomy_additions_tenant_key", "tenant", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     examples_json: Mapped[str] = mapped_column(Text, default="{}")  # {language: [example clause, ...]}
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
+    tenant: Mapped[str] = tenant_column()

@@ -1,7 +1,13 @@
-"""Touchpoints added to the taxonomy by people: stored rows, read back as ``Touchpoint``s in the order added."""
+"""Touchpoints added to the taxonomy by people: stored rows, read back as ``Touchpoint``s in the order added.
+
+Each addition belongs to a tenant: a store made for a tenant (:meth:`TaxonomyAdditions.for_tenant`) reads
+and adds only that tenant's, so one tenant's touchpoints and example comments never reach another's
+taxonomy. Keys are made unique within the tenant.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
@@ -11,10 +17,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.storage.models import TaxonomyAdditionRow
+from service.storage.models import DEFAULT_TENANT, TaxonomyAdditionRow
 from service.themes.taxonomy import Touchpoint
 
 MAX_EXAMPLES = 20  # per language
+_KEY_TRIES = 20  # keys tried when the chosen one is taken meanwhile (another process, an old database's unique key)
 
 
 def touchpoint_key(label: str) -> str:
@@ -31,19 +38,28 @@ def _touchpoint(row: TaxonomyAdditionRow) -> Touchpoint:
 
 
 class TaxonomyAdditions:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str = DEFAULT_TENANT) -> None:
         self.engine = engine
+        self.tenant = tenant
+
+    def for_tenant(self, tenant: str) -> "TaxonomyAdditions":
+        """The same store, reading and adding ``tenant``'s additions only."""
+        return TaxonomyAdditions(self.engine, tenant)
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
     def all(self) -> list[Touchpoint]:
+        """This tenant's additions, in the order added."""
         with self._session() as s:
-            return [_touchpoint(r) for r in s.scalars(select(TaxonomyAdditionRow).order_by(TaxonomyAdditionRow.id))]
+            return [_touchpoint(r) for r in s.scalars(select(TaxonomyAdditionRow)
+                                                      .where(TaxonomyAdditionRow.tenant == self.tenant)
+                                                      .order_by(TaxonomyAdditionRow.id))]
 
     def add(self, label: str, description: str, examples: Mapping[str, Sequence[str]], created_by: str,
             taken: Sequence[str] = ()) -> Touchpoint:
-        """Store a new touchpoint under a key made from ``label`` (suffixed when ``taken`` or stored has it).
+        """Store a new touchpoint of this tenant under a key made from ``label`` (suffixed when ``taken`` or one
+        of the tenant's has it).
 
         ``ValueError`` when it has neither a description nor an example."""
         label = " ".join(label.split())[:200]
@@ -57,17 +73,16 @@ class TaxonomyAdditions:
             raise ValueError("the touchpoint needs a description or at least one example comment")
         base = touchpoint_key(label)
         with self._session() as s:
-            stored = set(s.scalars(select(TaxonomyAdditionRow.key)))
+            stored = set(s.scalars(select(TaxonomyAdditionRow.key).where(TaxonomyAdditionRow.tenant == self.tenant)))
         used = stored | set(taken)
-        key, k = base, 1
-        while key in used:
-            k += 1
-            key = f"{base}_{k}"
-        row = TaxonomyAdditionRow(key=key, label=label, description=description,
-                                  examples_json=json.dumps(clean, ensure_ascii=True), created_by=created_by[:200])
-        try:
-            with self._session() as s, s.begin():
-                s.add(row)
-        except IntegrityError:
-            raise ValueError(f"the touchpoint key {key!r} was just taken; try again") from None
-        return _touchpoint(row)
+        free = (key for key in (base if k == 1 else f"{base}_{k}" for k in itertools.count(1)) if key not in used)
+        for key in itertools.islice(free, _KEY_TRIES):
+            row = TaxonomyAdditionRow(key=key, label=label, description=description, tenant=self.tenant,
+                                      examples_json=json.dumps(clean, ensure_ascii=True), created_by=created_by[:200])
+            try:
+                with self._session() as s, s.begin():
+                    s.add(row)
+            except IntegrityError:
+                continue  # taken meanwhile, or (a database made before tenancy) another tenant's key
+            return _touchpoint(row)
+        raise ValueError("no free key for this touchpoint's name; try another name")

@@ -1,7 +1,7 @@
 """Bring a database made by an earlier version up to the current tables, idempotently, at start-up.
 
 There are no migrations: ``create_all`` makes missing tables but never touches existing ones. A column
-added to an existing table later (the tenant of datasets, jobs and theme models) is declared with a
+added to an existing table later (the tenant of datasets, jobs, theme models and taxonomy additions) is declared with a
 string ``server_default``, and :func:`add_missing_columns` adds it, with its indexes, wherever it is
 missing; existing rows get the default. Several processes may start at once: a column another one
 added meanwhile is not an error.

@@ -5,12 +5,15 @@ Public API (the pipeline, the batch jobs and the HTTP routes import these):
 - ``ThemeComponents.load(settings)``: the shipped taxonomy, embedder and mapper, loaded once
 - ``components.new_model()``: an unfitted ``ThemeModel`` with the configured stages
 - ``components.taxonomy_model()``: a model that knows only the taxonomy (real-time assignment)
-- ``components.with_additions(touchpoints)``: the same with touchpoints people added (stored in the database)
+- ``components.with_additions(touchpoints)``: the same with touchpoints a tenant's people added (stored in the
+  database); the caller picks the tenant's (``service.api.tenant_taxonomy``)
 - ``ThemeAssigner``: the pipeline stage behind ``/v1/comments/analyze``
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +39,8 @@ __all__ = [
 
 
 _LOADED: dict[tuple[Path, int, int], tuple[Taxonomy, ThemeEmbedder, TaxonomyMapper]] = {}
+MAX_EXTENDED = 64  # sets of additions (about one per tenant) kept embedded; the least recently used goes first
+_EXTENDED_LOCK = threading.Lock()
 
 
 def themes_available(path: Path) -> bool:
@@ -52,7 +57,8 @@ class ThemeComponents:
     mapper: TaxonomyMapper
     segmenter: ClauseSegmenter
     base: "ThemeComponents | None" = None  # with additions: the shipped taxonomy's components they extend
-    _extended: dict = field(default_factory=dict, repr=False)  # additions -> components (embedded once)
+    _extended: OrderedDict = field(default_factory=OrderedDict, repr=False)  # additions -> components (embedded once)
+    _taxonomy_model: ThemeModel | None = field(default=None, repr=False)  # real-time assignment's, built once
 
     @classmethod
     def load(cls, settings: Settings, backbone_file: E5File | None = None,
@@ -91,41 +97,52 @@ class ThemeComponents:
     def taxonomy_model(self) -> ThemeModel:
         return self.new_model().for_taxonomy(self.mapper.prototypes_.shape[1])
 
+    def assigner_model(self) -> ThemeModel:
+        """One taxonomy model per components, shared by real-time assignment (which only reads it)."""
+        if self._taxonomy_model is None:
+            self._taxonomy_model = self.taxonomy_model()
+        return self._taxonomy_model
+
     def with_additions(self, additions: Sequence[Touchpoint]) -> "ThemeComponents":
         """The shipped taxonomy plus ``additions`` (appended, so touchpoint indices of the shipped ones stay):
-        only the additions' descriptions and examples are embedded, once per set of additions."""
+        only the additions' descriptions and examples are embedded, once per set of additions (the last
+        ``MAX_EXTENDED`` sets are kept)."""
         base = self.base or self
         if not additions:
             return base
-        key = tuple((t.key, t.description, tuple(sorted(t.examples.items()))) for t in additions)
-        if key not in base._extended:
-            taxonomy = base.taxonomy.extended(list(additions))
-            texts, langs, owner = example_texts(additions, start=len(base.taxonomy.touchpoints))
-            mapper = base.mapper.extended(taxonomy, base.embedder.transform(texts, langs), owner)
-            base._extended[key] = replace(base, taxonomy=taxonomy, mapper=mapper, base=base, _extended={})
-        return base._extended[key]
+        key = tuple((t.key, t.label, t.description, tuple(sorted(t.examples.items()))) for t in additions)
+        with _EXTENDED_LOCK:
+            if key in base._extended:
+                base._extended.move_to_end(key)
+                return base._extended[key]
+        taxonomy = base.taxonomy.extended(list(additions))
+        texts, langs, owner = example_texts(additions, start=len(base.taxonomy.touchpoints))
+        mapper = base.mapper.extended(taxonomy, base.embedder.transform(texts, langs), owner)
+        made = replace(base, taxonomy=taxonomy, mapper=mapper, base=base, _extended=OrderedDict(),
+                       _taxonomy_model=None)
+        with _EXTENDED_LOCK:
+            base._extended[key] = made
+            while len(base._extended) > MAX_EXTENDED:
+                base._extended.popitem(last=False)
+        return made
 
 
 class ThemeAssigner:
     """Pipeline stage: each comment's touchpoints (and discovered themes of ``model``), no clustering.
 
-    ``transform`` accepts the clause units and their centred vectors when the caller computed them in
-    its own encoder pass (the sentiment stage does); otherwise it encodes them itself.
+    ``components`` are the shipped taxonomy's; a call may pass other ones (a tenant's taxonomy, with its
+    additions: ``ThemeComponents.with_additions``) to assign with. ``transform`` accepts the clause units
+    and their centred vectors when the caller computed them in its own encoder pass (the sentiment stage
+    does); otherwise it encodes them itself.
     """
 
     def __init__(self, components: ThemeComponents, model: ThemeModel | None = None) -> None:
         self.components = components
-        self._own_model = model is None
-        self.model = model or components.taxonomy_model()
+        self.model = model or components.assigner_model()
         self.version = components.version
 
-    def use_components(self, components: ThemeComponents) -> None:
-        """Switch to other components (the taxonomy with people's additions): batch jobs, edits and
-        real-time assignment of this process all read ``self.components``."""
-        if self._own_model:
-            self.model = components.taxonomy_model()
-        self.components, self.version = components, components.version
-
     def transform(self, texts: Sequence[str], languages: Sequence[str], sentiments: Sequence[SentimentOut | None],
-                  units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None) -> list[list[ThemeOut]]:
-        return theme_outs(self.model, self.model.predict(texts, languages, units, vectors))
+                  units: Sequence[Sequence[Unit]] | None = None, vectors: np.ndarray | None = None,
+                  components: ThemeComponents | None = None) -> list[list[ThemeOut]]:
+        model = self.model if components is None or components is self.components else components.assigner_model()
+        return theme_outs(model, model.predict(texts, languages, units, vectors))

@@ -18,12 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from service.api.errors import ApiError
-from service.api.routes_themes import _edit as edit_model, editor, theme_pipeline, undo as undo_model
+from service.api.routes_themes import _edit as edit_model, editor, undo as undo_model
 from service.batch.columns import ColumnMapping
 from service.storage.theme_models import EditNote, ThemeModelStore
+from service.themes import ThemeComponents
 from service.themes.model import ThemeModel, phrase_pattern
 from service.webapp import views
-from service.webapp.job_view import job_out, job_url, job_view, repo, reported_view, store, theme_url, updater
+from service.webapp.job_view import (
+    components, job_out, job_url, job_view, repo, reported_view, store, theme_url, updater,
+)
 from service.webapp.pages import (
     PageError, error_page, form_text, local, read_form, redirect, render, root, same_origin, threaded, tr,
 )
@@ -33,13 +36,13 @@ EDIT_WAIT_S = 6.0  # an edit's form waits this long for the job's re-assignment 
 MOVE_LIMIT = 500  # comments one move may name
 PREVIEW_EXAMPLES = 10
 
-Edit = Callable[[ThemeModelStore, Any, str, str], list[str]]  # (store, pipeline, model id, author) -> changed ids
+Edit = Callable[[ThemeModelStore, ThemeComponents, str, str], list[str]]  # (store, taxonomy, model, author) -> ids
 
 
 def model_edit(action: str, params: dict[str, Any], apply: Callable[[ThemeModel], Sequence[str]]) -> Edit:
     """An edit of the model, stored as a version (``action``/``params`` are what the history says)."""
-    return lambda models, pipeline, model_id, author: edit_model(
-        models, pipeline, model_id, apply, EditNote(author, action, params)).changed
+    return lambda models, taxonomy, model_id, author: edit_model(
+        models, taxonomy, model_id, apply, EditNote(author, action, params)).changed
 
 
 def apply_edit(request: Request, job_id: str, form: FormData, edit: Edit, done: Callable[[list[str]], str],
@@ -56,7 +59,7 @@ def apply_edit(request: Request, job_id: str, form: FormData, edit: Edit, done: 
         if v.report is None or not v.report.model_id:
             raise PageError(409, "Not editable", v.state_detail or "this job has no stored theme model")
         try:
-            changed = edit(store(request), theme_pipeline(request), v.report.model_id, editor(request, "web app"))
+            changed = edit(store(request), components(request), v.report.model_id, editor(request, "web app"))
         except ApiError as exc:
             return redirect(back, error=t(str(exc.detail)))
         up = updater(request)
@@ -207,8 +210,8 @@ async def undo(request: Request, job_id: str) -> HTMLResponse | RedirectResponse
     form = await read_form(request)
     base = root(request)
 
-    def edit(models: Any, pipeline: Any, model_id: str, author: str) -> list[str]:
-        return undo_model(models, pipeline, model_id, author).changed
+    def edit(models: ThemeModelStore, taxonomy: ThemeComponents, model_id: str, author: str) -> list[str]:
+        return undo_model(models, taxonomy, model_id, author).changed
 
     return await threaded(apply_edit, request, job_id, form, edit, lambda _: job_url(base, job_id),
                           tr(request)("undid the last edit"))

@@ -14,11 +14,12 @@ from urllib.parse import quote
 from fastapi import Request
 from pydantic import ValidationError
 
-from service.api.routes_themes import theme_store
+from service.api.routes_themes import theme_components, theme_pipeline, theme_store
 from service.batch.report import DumpReport
 from service.storage import Repository
 from service.storage.models import Dataset, Job
 from service.storage.theme_models import ThemeModelStore
+from service.themes import ThemeComponents
 from service.themes.report import ThemeSummary
 from service.webapp import views
 from service.webapp.pages import PageError, tr
@@ -36,6 +37,11 @@ def repo(request: Request) -> Repository:
 def store(request: Request) -> ThemeModelStore:
     """The theme-model store as the page's tenant sees it."""
     return theme_store(request, request.state.tenant)
+
+
+def components(request: Request) -> ThemeComponents:
+    """The page's tenant's taxonomy: the shipped touchpoints plus the tenant's additions (503 without themes)."""
+    return theme_components(request, theme_pipeline(request), request.state.tenant)
 
 
 def updater(request: Request) -> ThemeUpdater:

@@ -431,13 +431,6 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                                        "työllä {job} ei ole teemaa {theme}"),
     "No such export": ("Ingen sådan export", "Ingen sådan eksport", "Vientimuotoa ei ole"),
     "exports are .csv or .xlsx": ("exporter är .csv eller .xlsx", "eksporter er .csv eller .xlsx", "vientimuodot ovat .csv ja .xlsx"),
-    "Not available with API keys": ("Inte tillgängligt med API-nycklar", "Ikke tilgængeligt med API-nøgler",
-                                    "Ei käytettävissä API-avainten kanssa"),
-    "taxonomy additions are shared by every tenant, so they are switched off while API keys are on": (
-        "tillägg i taxonomin delas av alla kunder och är därför avstängda när API-nycklar används",
-        "tilføjelser til taksonomien deles af alle kunder og er derfor slået fra, når API-nøgler er i brug",
-        "taksonomian lisäykset ovat yhteisiä kaikille asiakkaille, joten ne ovat pois käytöstä, kun API-avaimet ovat "
-        "käytössä"),
     "Themes are updating": ("Temana uppdateras", "Temaerne opdateres", "Teemoja päivitetään"),
     "the previous edit is still being applied to this job's comments; try again when the page has reloaded": (
         "den förra ändringen tillämpas fortfarande på jobbets kommentarer; försök igen när sidan har laddats om",
@@ -509,6 +502,10 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "kontaktpunkten behöver en beskrivning eller minst en exempelkommentar",
         "kontaktpunktet skal have en beskrivelse eller mindst én eksempelkommentar",
         "kohtaamispisteellä on oltava kuvaus tai vähintään yksi esimerkkikommentti"),
+    "no free key for this touchpoint's name; try another name": (
+        "inget ledigt id för kontaktpunktens namn; välj ett annat namn",
+        "intet ledigt id til kontaktpunktets navn; vælg et andet navn",
+        "kohtaamispisteen nimelle ei ole vapaata tunnistetta; valitse toinen nimi"),
     "only a discovered theme (not a sub-theme) can be added to the taxonomy": (
         "bara ett upptäckt tema (inte ett undertema) kan läggas till i taxonomin",
         "kun et opdaget tema (ikke et undertema) kan føjes til taksonomien",

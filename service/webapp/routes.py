@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service.api.auth import page_tenant
+from service.api.tenant_taxonomy import app_components
 from service.storage.shares import ShareLinks
-from service.storage.taxonomy_additions import TaxonomyAdditions
 from service.webapp import downloads, edits, jobs, sharing, signin, taxonomy, theme_pages, ui_language
 from service.webapp.updater import ThemeUpdater
 
@@ -35,26 +35,17 @@ for _public in (sharing.public_router, ui_language.public_router):  # share link
 
 
 def start_webapp(app: FastAPI) -> None:
-    """After the job runtime and the theme store are up (the app's lifespan)."""
-    def components():  # type: ignore[no-untyped-def]
-        p = app.state.pipeline
-        return p.themes.components if p is not None and p.themes is not None else None
-
-    updater = ThemeUpdater(app.state.jobs.repo, app.state.theme_models, components)
+    """After the job runtime, the theme store and the taxonomy additions are up (the app's lifespan)."""
+    updater = ThemeUpdater(app.state.jobs.repo, app.state.theme_models, app_components(app))
     updater.start()
     app.state.theme_updater = updater
     app.state.share_links = ShareLinks(app.state.jobs.repo.engine)
-    app.state.taxonomy_additions = TaxonomyAdditions(app.state.jobs.repo.engine)
-    taxonomy.extend_taxonomy(app)
 
 
 def stop_webapp(app: FastAPI) -> None:
     updater: ThemeUpdater | None = getattr(app.state, "theme_updater", None)
     if updater is not None:
         updater.stop()
-    p = app.state.pipeline
-    if p is not None and p.themes is not None and p.themes.components.base is not None:
-        p.themes.use_components(p.themes.components.base)  # the shipped taxonomy again
 
 
 def mount_static(app: FastAPI) -> None:

@@ -1,19 +1,21 @@
 """Touchpoints added to the taxonomy from the web app: a discovered theme, or a name with example comments.
 
-The addition is stored (``TaxonomyAdditions``), this process's theme components are extended with it, and
-the job's model gets a theme of it, as a version like any other edit.
+The addition is stored as the signed-in tenant's (``TaxonomyAdditions``): from then on that tenant's taxonomy
+(``tenant_taxonomy``: ``/v1/themes/taxonomy``, real-time analysis, fits, jobs) has it, no other tenant's does.
+The job's model gets a theme of it, as a version like any other edit.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from service.api.errors import ApiError
-from service.api.routes_themes import editor, theme_pipeline
+from service.api.routes_themes import editor
+from service.storage.taxonomy_additions import TaxonomyAdditions
 from service.webapp.edits import apply_edit, model_edit
-from service.webapp.job_view import job_url, job_view, theme_url
+from service.webapp.job_view import components, job_url, job_view, theme_url
 from service.webapp.pages import (
     PageError, error_page, form_text, local, read_form, redirect, root, same_origin, threaded, tr,
 )
@@ -22,11 +24,12 @@ router = APIRouter()
 LANGUAGES_OF_EXAMPLES = ("sv", "da", "fi", "en")
 
 
-def extend_taxonomy(app: FastAPI) -> None:
-    """The process's theme components get the stored taxonomy additions (fits, edits and assignments use them)."""
-    p = app.state.pipeline
-    if p is not None and p.themes is not None:
-        p.themes.use_components(p.themes.components.with_additions(app.state.taxonomy_additions.all()))
+def _additions(request: Request) -> TaxonomyAdditions:
+    """The signed-in tenant's additions."""
+    additions: TaxonomyAdditions | None = getattr(request.app.state, "taxonomy_additions", None)
+    if additions is None:
+        raise PageError(503, "Service starting", "the web app is not running yet; reload in a moment")
+    return additions.for_tenant(request.state.tenant)
 
 
 def _examples(form: FormData) -> dict[str, list[str]]:
@@ -39,30 +42,25 @@ def _examples(form: FormData) -> dict[str, list[str]]:
 
 
 def _add_touchpoint(request: Request, job_id: str, form: FormData, theme_id: str | None) -> HTMLResponse | RedirectResponse:
-    """Store the touchpoint, extend this process's taxonomy, then give the job's model a theme of it (a version)."""
+    """Store the touchpoint as the tenant's, then give the job's model a theme of it (a version)."""
     base = root(request)
     back = local(str(form.get("next") or ""), job_url(base, job_id))
     t = tr(request)
     try:
         same_origin(request)
-        if request.app.state.settings.auth_required:  # one taxonomy serves every tenant: its examples would leak
-            raise PageError(403, "Not available with API keys", "taxonomy additions are shared by every tenant, "
-                            "so they are switched off while API keys are on")
         v = job_view(request, job_id)
         if v.state != "fresh":
             raise PageError(409, "Themes are updating", "the previous edit is still being applied to this job's "
                             "comments; try again when the page has reloaded")
-        pipeline = theme_pipeline(request)
-        tp = request.app.state.taxonomy_additions.add(
+        tp = _additions(request).add(
             form_text(form, "label"), form_text(form, "description"), _examples(form), editor(request, "web app"),
-            taken=pipeline.themes.components.taxonomy.keys)
+            taken=components(request).taxonomy.keys)
     except PageError as exc:
         return error_page(request, exc)
     except ApiError as exc:
         return redirect(back, error=t(str(exc.detail)))
     except ValueError as exc:
         return redirect(back, error=t(str(exc)))
-    extend_taxonomy(request.app)
     edit = model_edit("taxonomy", {"theme_id": theme_id or tp.key, "key": tp.key, "label": tp.label},
                       lambda m: [m.add_touchpoint(tp.key, tp.label, theme_id).theme_id])
     return apply_edit(request, job_id, form, edit, lambda ids: theme_url(base, job_id, ids[0]),
@@ -71,7 +69,7 @@ def _add_touchpoint(request: Request, job_id: str, form: FormData, theme_id: str
 
 @router.post("/jobs/{job_id}/themes/{theme_id}/taxonomy", response_model=None)
 async def taxonomy_from_theme(request: Request, job_id: str, theme_id: str) -> HTMLResponse | RedirectResponse:
-    """A discovered theme becomes a touchpoint of the taxonomy (its chosen comments are the examples)."""
+    """A discovered theme becomes a touchpoint of the tenant's taxonomy (its chosen comments are the examples)."""
     form = await read_form(request)
     return await threaded(_add_touchpoint, request, job_id, form, theme_id)
 

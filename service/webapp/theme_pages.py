@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.api.errors import ApiError
-from service.api.routes_themes import theme_pipeline
 from service.batch.columns import ColumnMapping
 from service.storage import Repository
 from service.storage.repository import ThemeFilter
@@ -20,7 +19,7 @@ from service.themes.model import ThemeModel
 from service.themes.report import SENTIMENT_LABELS, ThemeSummary
 from service.webapp import views
 from service.webapp.job_view import (
-    JobView, find_theme, history, job_out, job_url, repo, reported_view, store, themes_of,
+    JobView, components, find_theme, history, job_out, job_url, repo, reported_view, store, themes_of,
 )
 from service.webapp.pages import PageError, choice, error_page, redirect, render, root, tr
 
@@ -31,7 +30,7 @@ PAGE_SIZE = 50
 def _merged_into(request: Request, model_id: str, theme_id: str) -> str | None:
     """The live theme a merged-away (or split-away) theme id went to, from the stored model."""
     try:
-        stored = store(request).open(model_id, theme_pipeline(request).themes.components, with_fit=False)
+        stored = store(request).open(model_id, components(request), with_fit=False)
     except (ApiError, ValueError):
         return None
     if stored is None:

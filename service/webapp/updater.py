@@ -26,7 +26,8 @@ MAX_ROUNDS = 5  # edits arriving while a job is re-assigned: run again, at most 
 
 class ThemeUpdater:
     def __init__(self, repo: Repository, store: ThemeModelStore,
-                 components: Callable[[], ThemeComponents | None]) -> None:
+                 components: Callable[[str], ThemeComponents | None]) -> None:
+        """``components``: a tenant's taxonomy (the shipped one plus its additions), for its jobs."""
         self.repo, self.store, self._components = repo, store, components
         self._cond = threading.Condition()
         self._queue: list[str] = []
@@ -96,14 +97,14 @@ class ThemeUpdater:
                     self._cond.notify_all()
 
     def _update(self, job_id: str) -> None:
-        components = self._components()
-        if components is None:
-            raise RuntimeError("themes are not loaded")
         for _ in range(MAX_ROUNDS):
             job = self.repo.get_job(job_id)
             ds = self.repo.get_dataset(job.dataset_id) if job is not None else None
             if job is None or ds is None:
                 return  # deleted meanwhile
+            components = self._components(job.tenant)
+            if components is None:
+                raise RuntimeError("themes are not loaded")
             old = self.repo.get_themes(job_id) or {}
             if old.get("model_id") and old.get("model_revision") == self.repo.theme_model_revision(old["model_id"]):
                 return  # already follows the model (asked for twice)
