@@ -13,6 +13,7 @@ words carry no evidence and are skipped. Plain arrays, no pickle.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -37,33 +38,51 @@ class WordLexicon:
         self.index = {w: i for i, w in enumerate(words)}
         self.log_freq = np.asarray(log_freq, dtype=np.float32)  # (n_words, n_classes)
         self.meta = meta or {}
+        # Names this word list (the n-gram model's precomputed word scores are aligned with it).
+        self.words_digest = hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+        self._listed: dict[tuple[str, ...], np.ndarray] = {}
 
     def log_likelihood(self, texts: Sequence[str]) -> np.ndarray:
         """(n, classes): sum of log frequencies of each text's listed words (0 where none is listed)."""
-        out = np.zeros((len(texts), len(self.classes)))
-        index = self.index
-        for i, text in enumerate(texts):
-            rows = [j for j in map(index.get, words_of(text)) if j is not None]
-            if rows:
-                out[i] = self.log_freq[rows].sum(axis=0)
-        return out
+        return self._evidence(texts, None)[0]
 
     def log_posterior(self, texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
         """(n, len(classes)) log posterior over ``classes`` under a uniform prior (uniform where no word is listed)."""
-        ll = self.log_likelihood(texts)[:, [self.classes.index(c) for c in classes]]
-        ll = ll - ll.max(axis=1, keepdims=True)
-        return ll - np.log(np.exp(ll).sum(axis=1, keepdims=True))
+        return self.evidence(texts, classes)[0]
 
     def all_listed(self, texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
         """(n,) True where the text has words and every one is listed (above the floor) in one of
         ``classes``: such a text is no other language's, so the other-distractor screen is skipped."""
-        cols = [self.classes.index(c) for c in classes]
-        listed = self.log_freq[:, cols].max(axis=1) > np.log(self.meta["floor"]) + 0.05  # float16 rounding
-        out = np.zeros(len(texts), dtype=bool)
+        return self._evidence(texts, classes)[1]
+
+    def evidence(self, texts: Sequence[str], classes: Sequence[str],
+                 listed_in: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``log_posterior(texts, classes)`` and ``all_listed(texts, listed_in)`` from one pass over the words."""
+        ll, listed = self._evidence(texts, listed_in)
+        ll = ll[:, [self.classes.index(c) for c in classes]]
+        ll = ll - ll.max(axis=1, keepdims=True)
+        return ll - np.log(np.exp(ll).sum(axis=1, keepdims=True)), listed
+
+    def _listed_mask(self, classes: tuple[str, ...]) -> np.ndarray:
+        mask = self._listed.get(classes)
+        if mask is None:
+            cols = [self.classes.index(c) for c in classes]
+            mask = self._listed[classes] = self.log_freq[:, cols].max(axis=1) > np.log(self.meta["floor"]) + 0.05  # float16 rounding
+        return mask
+
+    def _evidence(self, texts: Sequence[str], listed_in: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray | None]:
+        out = np.zeros((len(texts), len(self.classes)))
+        mask = self._listed_mask(tuple(listed_in)) if listed_in is not None else None
+        listed = np.zeros(len(texts), dtype=bool) if mask is not None else None
+        get = self.index.get
         for i, text in enumerate(texts):
-            rows = [self.index.get(w) for w in words_of(text)]
-            out[i] = bool(rows) and all(j is not None and listed[j] for j in rows)
-        return out
+            rows = list(map(get, words_of(text)))
+            known = [j for j in rows if j is not None]
+            if known:
+                out[i] = self.log_freq[known].sum(axis=0)
+                if mask is not None:
+                    listed[i] = len(known) == len(rows) and bool(mask[known].all())
+        return out, listed
 
     # -- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> Path:

@@ -75,6 +75,9 @@ _SKIP_LINGUA_MIN_MARGIN = 40.0
 # right on 99.8% of such texts (23% of them, against 13% by the rule above).
 _SKIP_AGREE_MIN_LETTERS = 8
 _SKIP_AGREE_MARGINS = (10.0, 6.0)
+# ... also for Swedish (calibration split: 1,777 such texts, every one Swedish, none Norwegian;
+# Danish, 99.8% and one Norwegian text among them, keeps lingua).
+_SKIP_AGREE_EXCLUDED = ("da", "no")
 _NORDIC = ("sv", "da", "no")
 
 
@@ -119,7 +122,7 @@ class LanguageIdentifier:
         min_letters: int = 2,
         min_confidence: float | None = None,
         backend: Backend = "ensemble",
-        model_dir: Path | None = None,
+        model_dir: Path | str | None = None,
         distractor_min_confidence: float = 0.8,
         distractor_min_letters: int = 12,
         lingua_high_accuracy: bool = True,
@@ -135,7 +138,7 @@ class LanguageIdentifier:
         # None: the combiner's calibrated threshold (ensemble) or 0.35 (baseline backends).
         self.min_confidence = min_confidence
         self.backend = backend
-        self.model_dir = model_dir or DEFAULT_MODEL_DIR
+        self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self.distractor_min_confidence = distractor_min_confidence
         self.distractor_min_letters = distractor_min_letters
         # lingua's low-accuracy (trigram) mode needs far less RAM and start-up time; the combiner
@@ -206,6 +209,9 @@ class LanguageIdentifier:
                 raise ValueError(f"language model in {self.model_dir} was not trained for {missing}; "
                                  "retrain with training/train_langid.py")
             self._lexicon = WordLexicon.load(self.model_dir)
+            # The n-gram model's precomputed word scores, found through the lexicon's word index
+            # (exact; words outside it are hashed): none when the two were built apart.
+            self._charngram.attach_vocab(self._lexicon.index, self._lexicon.words_digest)
             self._digest += "+lexicon-" + hashlib.sha256((self.model_dir / LEXICON_ARTEFACT).read_bytes()).hexdigest()[:8]
             self._others = tuple(c for c in self.distractors if c not in _NORWEGIAN)
             self._lingua_core = self._build_lingua((*self.languages, *norwegian)) if self._others else self._lingua
@@ -265,37 +271,48 @@ class LanguageIdentifier:
         jll = model.joint_log_likelihood(texts) if n else np.zeros((0, len(model.classes_)))
         jll = jll - jll.max(axis=1, keepdims=True)
         ngram = (jll - np.log(np.exp(jll).sum(axis=1, keepdims=True)))[:, [model.classes_.index(c) for c in classes]]
-        # The n-gram model is cheap; lingua is the cost. On long text the n-gram model is rarely
-        # wrong when this sure, so lingua over sv/da/fi/en/no is skipped there (README: speed).
-        # Not where Norwegian is the question (n-gram top sv/da/no): lingua knows Norwegian better.
-        lexicon = self._lexicon.log_posterior(texts, classes)
+        # Every word a listed sv/da/fi/en word ("Nopea toimitus"): no screen, which in trigram mode
+        # took that for Estonian (README: language identification).
+        lexicon, listed = self._lexicon.evidence(texts, classes, self.languages if others else None)
+        if listed is None:
+            listed = np.ones(n, dtype=bool)
         top2 = np.sort(ngram, axis=1)[:, -2:] if len(classes) > 1 else np.zeros((n, 2))
         lex2 = np.sort(lexicon, axis=1)[:, -2:] if len(classes) > 1 else np.zeros((n, 2))
+        # The n-gram model is cheap; lingua is the cost. On long text the n-gram model is rarely
+        # wrong when this sure, so lingua over sv/da/fi/en/no is skipped there (README: speed).
+        # Not where Norwegian is the question (n-gram top sv/da/no; with the lexicon agreeing, da/no):
+        # lingua knows Norwegian better.
         top = ngram.argmax(axis=1)
-        clear = ~np.isin(np.array(classes)[top] if n else np.array([], dtype=str), _NORDIC)
+        top_code = np.array(classes)[top] if n else np.array([], dtype=str)
+        clear = ~np.isin(top_code, _NORDIC)
         skip = clear & (letters >= _SKIP_LINGUA_MIN_LETTERS) & (top2[:, 1] - top2[:, 0] >= _SKIP_LINGUA_MIN_MARGIN)
-        skip |= (clear & (letters >= _SKIP_AGREE_MIN_LETTERS) & (top == lexicon.argmax(axis=1))
+        skip |= (~np.isin(top_code, _SKIP_AGREE_EXCLUDED) & (letters >= _SKIP_AGREE_MIN_LETTERS) & (top == lexicon.argmax(axis=1))
                  & (top2[:, 1] - top2[:, 0] >= _SKIP_AGREE_MARGINS[0]) & (lex2[:, 1] - lex2[:, 0] >= _SKIP_AGREE_MARGINS[1]))
         col = {c: i for i, c in enumerate(classes)}
         ocol = {c: i for i, c in enumerate(others)}
         lingua = np.zeros((n, len(classes)))   # renormalised over classes by the combiner
         lingua[skip] = 1.0
         other = np.zeros((n, len(others)))
-        # Every word a listed sv/da/fi/en word ("Nopea toimitus"): no screen, which in trigram mode
-        # took that for Estonian (README: language identification).
-        listed = self._lexicon.all_listed(texts, self.languages) if others else np.ones(n, dtype=bool)
+        # In low-memory mode the screen is lingua over every candidate in the same (trigram) mode:
+        # its values over the core languages, renormalised, are the core detector's (lingua scores
+        # each language alone), so a screened text needs one lingua call, not two.
+        shared = self._lingua_screen is self._lingua and self._lingua_core is not self._lingua
         for i, text in enumerate(texts):
             if letters[i] < self.min_letters:
                 continue
+            screened = not listed[i] and letters[i] >= self.distractor_min_letters
+            screen = self._lingua_screen.compute_language_confidence_values(text) if screened else ()
             if not skip[i]:
-                for cv in self._lingua_core.compute_language_confidence_values(text):
+                core = [cv for cv in screen if _lingua_code(cv.language) in col] if shared else ()
+                if not any(cv.value > 0.0 for cv in core):  # not shared, or every core language ruled out
+                    core = self._lingua_core.compute_language_confidence_values(text)
+                for cv in core:
                     code = _lingua_code(cv.language)
                     if code in col:
                         lingua[i, col[code]] += cv.value
-            if listed[i] or letters[i] < self.distractor_min_letters:
+            if not screened:
                 continue
             # Other distractors: a cheap trigram screen, confirmed by lingua over every candidate.
-            screen = self._lingua_screen.compute_language_confidence_values(text)
             if sum(cv.value for cv in screen if _lingua_code(cv.language) in ocol) < _SCREEN_MIN_CONFIDENCE:
                 continue
             confirm = screen if self._lingua_screen is self._lingua else self._lingua.compute_language_confidence_values(text)

@@ -50,6 +50,7 @@ def short_rows() -> list[dict[str, str]]:
         ("Hyvä", "fi"),
         ("Excellent", "en"),
         ("Dejligt", "da"),
+        ("Tak!", "da"),  # was 'no': the n-gram model took the '!' of Norwegian subtitles' "Takk!" as Norwegian
     ],
 )
 def test_short_comments(ident, text, code):
@@ -220,15 +221,33 @@ def test_count_letters_matches_unicode_categories():
     assert count_letters(text) == sum(unicodedata.category(c).startswith("L") for c in text)
 
 
-def test_ngram_word_cache_is_exact():
+def test_ngram_word_cache_and_word_table_are_exact():
+    from service.langid_model import CharNgramLanguageModel, letter_words
+
+    model = CharNgramLanguageModel.load(DEFAULT_MODEL_DIR)
+    assert model.tokens == "letters" and model._table is not None
+    texts = ["Tack för  hjälpen", "", "Kiitos\tpaljon", "Bra", "tack FÖR hjälpen", "Tak!", "10/10 👍", "e-posten, qzxvbrew"]
+    X = model._vectorizer.transform([" ".join(letter_words(t)) for t in texts])
+    expected = np.asarray(X @ model._log_prob.T) + model._log_prior
+    hashed = model.joint_log_likelihood(texts)
+    assert np.allclose(hashed, expected, atol=1e-3)
+    assert np.array_equal(model.joint_log_likelihood(texts), hashed)  # from the cache
+    lex = WordLexicon.load(DEFAULT_MODEL_DIR)
+    table = CharNgramLanguageModel.load(DEFAULT_MODEL_DIR)
+    assert table.attach_vocab(lex.index, lex.words_digest)  # built for the shipped lexicon's words
+    assert np.array_equal(table.joint_log_likelihood(texts), hashed)  # looked up, not hashed: same numbers
+    assert set(table._word_cache) == {"qzxvbrew"}  # only the word outside the lexicon was hashed
+    assert not table.attach_vocab(lex.index, "another word list")
+
+
+def test_ngram_model_scores_letters_not_punctuation():
+    """Punctuation is genre, not language: "Takk!" in Norwegian subtitles made "Tak!" Norwegian."""
     from service.langid_model import CharNgramLanguageModel
 
     model = CharNgramLanguageModel.load(DEFAULT_MODEL_DIR)
-    texts = ["Tack för  hjälpen", "", "Kiitos\tpaljon", "Bra", "tack FÖR hjälpen"]
-    X = model._vectorizer.transform(texts)
-    expected = np.asarray(X @ model._log_prob.T) + model._log_prior
-    assert np.allclose(model.joint_log_likelihood(texts), expected, atol=1e-3)
-    assert np.allclose(model.joint_log_likelihood(texts), expected, atol=1e-3)  # from the cache
+    a = model.joint_log_likelihood(["Tak!", "Bra!!!", "Hyvä :)", "e-posten"])
+    b = model.joint_log_likelihood(["tak", "bra", "hyvä", "e posten"])
+    assert np.array_equal(a, b)
 
 
 def test_fit_weights_learns_to_trust_the_informative_model():
@@ -301,7 +320,51 @@ def test_lexicon_roundtrips_and_is_rebuilt_from_wordfreq(tmp_path):
     assert rebuilt.meta == shipped.meta
 
 
-def test_lingua_skipped_only_where_ngram_model_and_lexicon_agree_on_fi_or_en(ident):
+def test_lingua_skipped_only_where_ngram_model_and_lexicon_agree_on_sv_fi_or_en(ident):
     f = ident.features(["Kiitos nopeasta toimituksesta", "Thanks for the quick delivery",
-                        "Tak for hurtig levering", "Tack för snabb leverans", "Kiitos"])
-    assert f["lingua_skipped"].tolist() == [True, True, False, False, False]  # sv/da/no: lingua always asked
+                        "Tak for hurtig levering", "Tack för snabb leverans", "Kiitos",
+                        "Takk for rask levering"])
+    # Danish and Norwegian: lingua always asked (it knows Norwegian better than the n-gram model)
+    assert f["lingua_skipped"].tolist() == [True, True, False, True, False, False]
+
+
+def test_lexicon_evidence_is_log_posterior_and_all_listed():
+    lex = WordLexicon.load(DEFAULT_MODEL_DIR)
+    texts = ["Nopea toimitus", "Der Kundenservice war sehr freundlich.", "Tak!", "", "👍"]
+    post, listed = lex.evidence(texts, ["sv", "da", "no"], ["sv", "da", "fi", "en"])
+    assert np.allclose(post, lex.log_posterior(texts, ["sv", "da", "no"]))
+    assert listed.tolist() == lex.all_listed(texts, ["sv", "da", "fi", "en"]).tolist() == [True, False, True, False, False]
+
+
+def test_low_memory_screen_shares_the_core_lingua_call():
+    """Low-memory mode: a screened text's lingua values over sv/da/fi/en/no come from the screen
+    (lingua over every candidate, same mode), renormalised: the same as asking the core detector,
+    which is then not asked."""
+    from service.language import _lingua_code
+
+    low = LanguageIdentifier(lingua_high_accuracy=False).fit()
+    texts = ["Leveransen tog alldeles för lång tid qwzx", "Pakken kom aldri zqxw og ingen svarte",
+             "Der Kundenservice war sehr freundlich und hilfsbereit.", "Levering tog alt for lang tid zzqx"]
+    core, calls = low._lingua_core, []
+
+    class Counting:
+        def compute_language_confidence_values(self, text):
+            calls.append(text)
+            return core.compute_language_confidence_values(text)
+
+    low._lingua_core = Counting()
+    try:
+        f = low.features(texts)
+    finally:
+        low._lingua_core = core
+    assert not calls  # every text here is screened (>= 12 letters, an unlisted word)
+    classes = low._classes
+    asked = [i for i in range(len(texts)) if not f["lingua_skipped"][i]]
+    assert len(asked) >= 3  # the Swedish text may skip lingua (n-gram model and lexicon agree)
+    for i in asked:
+        text = texts[i]
+        direct = np.zeros(len(classes))
+        for cv in core.compute_language_confidence_values(text):
+            if _lingua_code(cv.language) in classes:
+                direct[classes.index(_lingua_code(cv.language))] += cv.value
+        assert np.allclose(f["lingua"][i] / f["lingua"][i].sum(), direct / direct.sum(), atol=1e-9), text

@@ -122,18 +122,25 @@ def _sample_units(texts: list[str], n: int, rng: random.Random, exclude: set[str
     return {"words": pick(list(words)), "pairs": pick(list(pairs)), "sentences": pick(sentences)}
 
 
+def _public_units(part: str, n: int, exclude: set[str]) -> dict[str, dict[str, list[str]]]:
+    return {lang: _sample_units(public_texts(lang, part), n, random.Random(f"{lang}-{part}-units"), exclude)
+            for lang in PUBLIC_SOURCES}
+
+
 def public_sets(part: str, n: int = 1000, exclude: set[str] | None = None) -> dict[str, dict[str, list[str]]]:
     """lang -> {'words'|'pairs'|'sentences': up to n texts} from PUBLIC_SOURCES rows in ``part``.
 
-    ``exclude``: normalised texts that may not be used as sentences (what the model trained on)."""
+    ``exclude``: normalised texts that may not be used as sentences (what the model trained on).
+    A word or pair sampled in both 'calib' and 'eval' is in neither: one the combiner was fitted on
+    is no evidence, and leaving it in 'calib' alone would make the calibration words more frequent
+    words than the evaluation words (frequent words are the ones both parts sample)."""
     exclude = exclude or set()
-    out = {lang: _sample_units(public_texts(lang, part), n, random.Random(f"{lang}-{part}-units"), exclude)
-           for lang in PUBLIC_SOURCES}
-    if part == "eval":  # a word or pair the combiner was fitted on is no evidence
-        calib = public_sets("calib", n, exclude)
+    out = _public_units(part, n, exclude)
+    if part in ("calib", "eval"):
+        other = _public_units("eval" if part == "calib" else "calib", n, exclude)
         for lang, sets in out.items():
             for kind in ("words", "pairs"):
-                seen = set(calib[lang][kind])
+                seen = set(other[lang][kind])
                 sets[kind] = [t for t in sets[kind] if t not in seen]
     return out
 
