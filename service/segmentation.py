@@ -12,6 +12,7 @@ least ``min_words`` words, so "chat och e-post" stays whole.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,13 +27,23 @@ class Span:
 
 
 class SentenceSplitter:
+    """Sentences with spaCy, in a memory zone per call: spaCy's vocabulary otherwise keeps every new word
+    it tokenises, so a long-running service or a 10M-row dump grows without bound (about 180 MiB per
+    40,000 comments of unseen words, measured); the zone drops them when the call ends. One call at a
+    time (a lock), because a zone ending frees what another thread's documents would still use."""
+
     def __init__(self, max_chars: int = 100_000) -> None:
         self.nlp = spacy.blank("xx")
         self.nlp.add_pipe("sentencizer")
         self.nlp.max_length = max(self.nlp.max_length, max_chars)
+        self._lock = threading.Lock()
 
     def split(self, texts: Sequence[str]) -> list[list[Span]]:
         """Per text, its non-blank sentences (whitespace-trimmed, offsets into the text)."""
+        with self._lock, self.nlp.memory_zone():
+            return self._split(texts)
+
+    def _split(self, texts: Sequence[str]) -> list[list[Span]]:
         out: list[list[Span]] = []
         for doc in self.nlp.pipe(texts):
             spans: list[Span] = []

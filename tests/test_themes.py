@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from service.config import Settings
-from service.segmentation import ClauseSegmenter
+from service.segmentation import ClauseSegmenter, SentenceSplitter
 from service.themes import ThemeComponents
 from service.themes.clustering import AgglomerativeThemes, WardThemes
 from service.themes.model import flatten
@@ -55,6 +55,17 @@ def test_clauses_split_two_touchpoints_and_keep_noun_pairs():
     assert len(b) == 1 and b[0].whole  # "pris och kvalitet" is not cut
     text = "Toimitus oli nopea ja asiakaspalvelu ystävällinen, mutta sovellus kaatuu."
     assert all(text[u.start:u.end] == u.text for u in seg.transform([text])[0])
+
+
+def test_sentence_splitting_does_not_grow_spacys_vocabulary():
+    """A long-running service sees new words all the time; spaCy would keep each of them (issue #13: memory)."""
+    splitter = SentenceSplitter()
+    splitter.split(["Warm-up. Once."])
+    before = len(splitter.nlp.vocab.strings)
+    texts = [f"Ordern zq{i}x kom fram. Tack kvx{i}!" for i in range(500)]
+    out = splitter.split(texts)
+    assert [s.text for s in out[7]] == ["Ordern zq7x kom fram.", "Tack kvx7!"]
+    assert len(splitter.nlp.vocab.strings) == before  # 1,000 unseen words, none kept
 
 
 @pytest.mark.parametrize("text,want", [
