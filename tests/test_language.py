@@ -368,3 +368,13 @@ def test_low_memory_screen_shares_the_core_lingua_call():
             if _lingua_code(cv.language) in classes:
                 direct[classes.index(_lingua_code(cv.language))] += cv.value
         assert np.allclose(f["lingua"][i] / f["lingua"][i].sum(), direct / direct.sum(), atol=1e-9), text
+
+
+def test_norwegian_kept_out_means_not_reported_as_sv_or_da():
+    """The fit's keep-out criterion is the issue's: Norwegian not forced into sv/da (an English word
+    or name in Norwegian text reported as 'en' is not that failure)."""
+    from training.fit_langid_combiner import kept_out
+
+    codes = np.array(["en", "da", "no", "sv", "und"], dtype=object)
+    assert kept_out(codes, np.ones(5, dtype=bool), ("sv", "da", "fi", "en")) == 0.6
+    assert kept_out(codes, np.array([True, True, False, False, False]), ("sv", "da", "fi", "en")) == 0.5
