@@ -59,9 +59,12 @@ class CharNgramLanguageModel:
 
     @property
     def _vectorizer(self) -> HashingVectorizer:
+        return self._hasher(np.float64)
+
+    def _hasher(self, dtype: type) -> HashingVectorizer:
         return HashingVectorizer(
             analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
-            alternate_sign=False, norm=None, lowercase=True,
+            alternate_sign=False, norm=None, lowercase=True, dtype=dtype,
         )
 
     def words(self, text: str) -> list[str]:
@@ -84,7 +87,9 @@ class CharNgramLanguageModel:
             self._log_prob_t = np.ascontiguousarray(self._log_prob.T)  # sparse @ dense: 10x faster
         if not words:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
-        return np.asarray(self._vectorizer.transform(words) @ self._log_prob_t, dtype=np.float32)
+        # float32 counts against the float32 table: a float64 product would convert the whole
+        # (n_features x classes) table on every call, which cost more than the hashing.
+        return np.asarray(self._hasher(np.float32).transform(words) @ self._log_prob_t, dtype=np.float32)
 
     def build_table(self, words: Sequence[str], digest: str) -> None:
         """Precompute the scores of ``words`` (a word list identified by ``digest``), saved with the model."""

@@ -353,29 +353,33 @@ class LanguageIdentifier:
         gate = (f["letters"] >= self.distractor_min_letters) & (f["others"].sum(axis=1) >= self.distractor_min_confidence)
         shared = set(comb.shared_words)
         ambiguous = [w in shared for w in f["words"]] if shared else [False] * n
+        # Plain Python numbers, rounded once for the whole batch (per-text numpy scalars are slow).
+        order_l, post_l, sure_l = order.tolist(), np.round(post, 4).tolist(), np.round(sure, 4).tolist()
+        below, letters_l, gate_l = (sure < threshold).tolist(), f["letters"].tolist(), gate.tolist()
         out = []
         for i, hint in enumerate(hints):
-            if f["letters"][i] < self.min_letters:
+            if letters_l[i] < self.min_letters:
                 # Emoji-only, digits, punctuation: nothing to detect. A valid hint is trusted.
                 out.append(LanguageResult(hint, 1.0, "hint") if hint else LanguageResult(UND, 1.0, "rule"))
                 continue
-            if gate[i]:  # lingua over every candidate: clearly a non-Nordic distractor
+            if gate_l[i]:  # lingua over every candidate: clearly a non-Nordic distractor
                 other = f["others"][i]
                 j = int(other.argmax())
                 rounded = {c: round(float(v), 4) for c, v in zip(self._others, other) if v >= 1e-4}
                 out.append(LanguageResult(self._others[j], round(float(other[j]), 4), "detected", rounded,
                                           hint_conflict=hint is not None))
                 continue
-            top, top_p = classes[order[i, 0]], float(post[i, order[i, 0]])
-            rounded = {classes[k]: round(float(post[i, k]), 4) for k in order[i]}
-            if hint and (top == hint or sure[i] < threshold or ambiguous[i]):
-                out.append(LanguageResult(hint, round(float(post[i, classes.index(hint)]), 4), "hint", rounded))
+            p, ranked = post_l[i], order_l[i]
+            top, top_p = classes[ranked[0]], p[ranked[0]]
+            rounded = {classes[k]: p[k] for k in ranked}
+            if hint and (top == hint or below[i] or ambiguous[i]):
+                out.append(LanguageResult(hint, p[classes.index(hint)], "hint", rounded))
             elif ambiguous[i]:  # a frequent word of several configured languages
-                out.append(LanguageResult(UND, round(top_p, 4), "rule", rounded))
-            elif sure[i] < threshold:
-                out.append(LanguageResult(UND, round(float(sure[i]), 4), "detected", rounded))
+                out.append(LanguageResult(UND, top_p, "rule", rounded))
+            elif below[i]:
+                out.append(LanguageResult(UND, sure_l[i], "detected", rounded))
             else:
-                out.append(LanguageResult(top, round(top_p, 4), "detected", rounded, hint_conflict=hint is not None))
+                out.append(LanguageResult(top, top_p, "detected", rounded, hint_conflict=hint is not None))
         return out
 
     # -- baseline backends ------------------------------------------------------------
