@@ -21,7 +21,8 @@ cell of every set weighs the same):
    shift of the 'no' score (grid 0..4 by 0.25). The largest threshold (0.70..0.30 by 0.05, else
    none) for which the smallest priors meet both constraints on this split: Norwegian kept out
    of sv/da (``KEEP_OUT_OF``) at least as often as lingua restricted to the same candidates does (words
-   and pairs: 2 points more often), for words, pairs and sentences; every language x length cell at least as accurate as
+   and pairs: 2 points more often; sentences: within one standard error of lingua's figure), for
+   words, pairs and sentences; every language x length cell at least as accurate as
    lingua-restricted (or >= 0.99). Where no threshold meets them (the low-memory mode), the
    priors that keep Norwegian out are shipped without a threshold and ``fitted_on`` says
    ``feasible: false`` and which cell loses most.
