@@ -38,10 +38,11 @@ def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path,
     src = write_frame(sample_frame(n_good=22), tmp_path / "survey.csv")  # 24 rows: 2 rejected, 22 scored
     local, out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
     assert score(settings, str(src), "-o", str(local), "--meta", "score=nps", "--no-report", pipeline=pipeline) == 0
-    args = [str(src), "-o", str(out), "--meta", "score=nps", "--engine", "ray", "--workers", "2", "--block-rows", "10"]
+    # 24 rows fit one 100-row block: re-cut into 2 blocks per worker, so that both workers score
+    args = [str(src), "-o", str(out), "--meta", "score=nps", "--engine", "ray", "--workers", "2", "--block-rows", "100"]
     assert score(settings, *args, "--keep-state") == 0
     err = capsys.readouterr().err
-    assert "2 workers x 1 threads, 3 blocks of 10 rows" in err and "wrote 24 rows" in err and "2 rejected" in err
+    assert "2 workers x 1 threads, 4 blocks of 6 rows" in err and "wrote 24 rows" in err and "2 rejected" in err
 
     a, b = pd.read_parquet(local), pd.read_parquet(out)
     assert list(b.columns) == list(a.columns)
@@ -55,7 +56,7 @@ def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path,
     assert report["themes"]["n_comments"] == 22 and report["themes"]["themes"]
     assert report["sampled_comments"] == 22  # under themes_report_max_comments: the whole dump is the sample
 
-    # a driver killed after block 0: blocks 1-2 lost, a half-written part left behind
+    # a driver killed after blocks 0 and 3: blocks 1-2 lost, a half-written part left behind
     state = tmp_path / "ray.parquet.tpray"
     for i in (1, 2):
         for suffix in (".parquet", ".units.parquet", ".themes.json"):
@@ -64,7 +65,7 @@ def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path,
     out.unlink()
     assert score(settings, *args) == 0
     err = capsys.readouterr().err
-    assert "resuming: 1 of 3 blocks already scored" in err
+    assert "resuming: 2 of 4 blocks already scored" in err and "4 blocks of 6 rows" in err  # the cut plan kept
     c = pd.read_parquet(out)
     assert list(c["tp_row"]) == list(range(1, 25))  # every row exactly once
     pd.testing.assert_frame_equal(c, b, atol=1e-4)
@@ -75,3 +76,56 @@ def test_ray_engine_writes_parquet_only(tmp_path: Path, settings, capsys):
     src = write_frame(sample_frame(), tmp_path / "survey.csv")
     assert score(settings, str(src), "-o", str(tmp_path / "out.csv"), "--engine", "ray") == 2
     assert "--engine ray writes Parquet" in capsys.readouterr().err
+
+
+def _staged(tmp_path: Path, src: Path, block_rows: int):
+    from service.batch.columns import ColumnMapping  # noqa: PLC0415
+    from service.batch.ingest import file_fingerprint  # noqa: PLC0415
+    from service.batch.ray_runner import stage  # noqa: PLC0415
+
+    mapping = ColumnMapping()
+    state = tmp_path / "state"
+    return state, stage(src, "csv", mapping, state, file_fingerprint(src, mapping, None, "utf-8"), block_rows)
+
+
+def test_a_small_dump_is_cut_finer_once_and_only_before_scoring(tmp_path: Path):
+    from service.batch.ray_runner import Plan, _read_staged, cut_finer  # noqa: PLC0415
+
+    src = write_frame(sample_frame(n_good=22), tmp_path / "survey.csv")  # 24 rows
+    state, plan = _staged(tmp_path, src, 100)
+    assert (plan.blocks, plan.block_rows) == (1, 100)
+    before = _read_staged(state, 0)
+    plan = cut_finer(state, plan, 5)
+    assert (plan.blocks, plan.block_rows, plan.rows) == (5, 5, 24) and Plan.load(state) == plan
+    assert [r for i in range(5) for r in _read_staged(state, i)] == before  # every row once, in order
+    assert [len(_read_staged(state, i)) for i in range(5)] == [5, 5, 5, 5, 4]
+    assert not (state / "input" / "block-000005.parquet").exists()
+    # the same command again reuses the cut plan (its parts stay valid) ...
+    assert _staged(tmp_path, src, 100)[1] == plan
+    # ... and a plan with a scored block is never re-cut
+    (state / "parts" / "block-000000.parquet").write_bytes(b"scored")
+    assert cut_finer(state, plan, 10) == plan
+
+
+def test_a_driver_killed_while_cutting_stages_the_input_again(tmp_path: Path, monkeypatch):
+    from service.batch import ray_runner  # noqa: PLC0415
+
+    src = write_frame(sample_frame(n_good=22), tmp_path / "survey.csv")
+    state, plan = _staged(tmp_path, src, 100)
+    calls = []
+
+    def dies_after_one(state_dir, i, rows):
+        if calls:
+            raise KeyboardInterrupt  # the driver dies with block 0 re-cut, block 1 not written
+        calls.append(i)
+        real_write(state_dir, i, rows)
+
+    real_write = ray_runner._write_block
+    monkeypatch.setattr(ray_runner, "_write_block", dies_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        ray_runner.cut_finer(state, plan, 4)
+    monkeypatch.undo()
+    assert ray_runner.Plan.load(state) is None  # the half-cut state is not trusted ...
+    again = _staged(tmp_path, src, 100)[1]
+    assert (again.blocks, again.rows) == (1, 24)  # ... the input is staged anew, all 24 rows
+    assert len(ray_runner._read_staged(state, 0)) == 24

@@ -54,6 +54,7 @@ from service.themes.model import CommentTheme
 log = logging.getLogger(__name__)
 PLAN_FILE = "plan.json"
 MODEL_META, MODEL_ARRAYS = "themes.json", "themes.npz"
+UNITS_ROWS_KEY = "touchpoints.units_rows"  # a units file's footer: how many of its rows carry units
 
 
 def _block(i: int) -> str:
@@ -73,10 +74,14 @@ class Plan:
     fingerprint: str
     rows: int
     problems: int
-    block_rows: int
+    block_rows: int  # rows per block as staged (the last block may be shorter)
     blocks: int
     columns: list[list[str]]
     mapping: dict[str, Any]
+    requested_block_rows: int = 0  # --block-rows; a small dump is cut finer so that every worker gets blocks
+
+    def rows_in(self, i: int) -> int:
+        return min(self.block_rows, self.rows - i * self.block_rows)
 
     def save(self, state: Path) -> None:
         _atomic_write_text(state / PLAN_FILE, json.dumps(asdict(self)))
@@ -96,44 +101,73 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def stage(input_path: Path, fmt: str, mapping: ColumnMapping, state: Path, fingerprint: str, block_rows: int, *,
           sheet: str | None = None, encoding: str = "utf-8", redact: bool = False,
           progress: Callable[[int], None] | None = None) -> Plan:
-    """Read the input once into ``block_rows``-row Parquet blocks; raises MalformedFile/MappingError."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    """Read the input once into ``block_rows``-row Parquet blocks; raises MalformedFile/MappingError.
 
+    A staged plan of the same input and ``block_rows`` is reused (also when ``cut_finer`` split it)."""
     plan = Plan.load(state)
-    if plan is not None and plan.fingerprint == fingerprint and plan.block_rows == block_rows:
+    if plan is not None and plan.fingerprint == fingerprint and (plan.requested_block_rows or plan.block_rows) == block_rows:
         return plan
     shutil.rmtree(state, ignore_errors=True)  # another input or block size: nothing of the old run applies
     (state / "input").mkdir(parents=True)
     (state / "parts").mkdir()
-    schema = pa.schema([("row_idx", pa.int64()), ("record", pa.string()), ("problem", pa.string())])
     stream = RowStream(input_path, fmt, mapping, sheet=sheet, encoding=encoding, redact=redact)
     blocks = 0
     buf: list[tuple[int, str, str | None]] = []
     for row_idx, record, problem in stream:
         buf.append((row_idx, dumps(record), problem))
         if len(buf) >= block_rows:
-            pq.write_table(pa.table(list(map(list, zip(*buf))), schema=schema),
-                           state / "input" / f"{_block(blocks)}.parquet")
+            _write_block(state, blocks, buf)
             blocks, buf = blocks + 1, []
             if progress:
                 progress(block_rows)
     if buf:
-        pq.write_table(pa.table(list(map(list, zip(*buf))), schema=schema), state / "input" / f"{_block(blocks)}.parquet")
+        _write_block(state, blocks, buf)
         blocks += 1
         if progress:
             progress(len(buf))
     columns, stored_mapping = stream.finish()
-    plan = Plan(fingerprint, stream.rows, stream.problems, block_rows, blocks, columns, stored_mapping)
+    plan = Plan(fingerprint, stream.rows, stream.problems, block_rows, blocks, columns, stored_mapping,
+                requested_block_rows=block_rows)
     plan.save(state)
     return plan
 
 
-def _read_block(state: Path, i: int) -> list[tuple[int, dict[str, Any], str | None]]:
+def cut_finer(state: Path, plan: Plan, min_blocks: int) -> Plan:
+    """A dump of fewer than ``min_blocks`` blocks, none scored yet, re-cut into ``min_blocks`` smaller ones:
+    else a 2,000-row dump in 2,000-row blocks keeps all workers but one idle. Such a dump is small
+    (under ``min_blocks`` blocks), so it is re-cut in memory."""
+    if plan.blocks >= min_blocks or plan.rows <= plan.blocks or len(pending(state, plan, ".parquet")) < plan.blocks:
+        return plan
+    rows = [r for i in range(plan.blocks) for r in _read_staged(state, i)]
+    per_block = -(-len(rows) // min_blocks)
+    old_blocks = plan.blocks
+    plan = Plan(**{**asdict(plan), "block_rows": per_block, "blocks": -(-len(rows) // per_block)})
+    (state / PLAN_FILE).unlink()  # first: a driver killed while re-cutting finds no plan and stages the input anew
+    for i in range(plan.blocks):
+        _write_block(state, i, rows[i * per_block : (i + 1) * per_block])
+    for i in range(plan.blocks, old_blocks):
+        (state / "input" / f"{_block(i)}.parquet").unlink()
+    plan.save(state)
+    return plan
+
+
+def _write_block(state: Path, i: int, rows: Sequence[tuple[int, str, str | None]]) -> None:
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    schema = pa.schema([("row_idx", pa.int64()), ("record", pa.string()), ("problem", pa.string())])
+    pq.write_table(pa.table(list(map(list, zip(*rows))), schema=schema), state / "input" / f"{_block(i)}.parquet")
+
+
+def _read_staged(state: Path, i: int) -> list[tuple[int, str, str | None]]:
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     t = pq.read_table(state / "input" / f"{_block(i)}.parquet").to_pydict()
-    return [(int(r), json.loads(rec), p) for r, rec, p in zip(t["row_idx"], t["record"], t["problem"])]
+    return list(zip(t["row_idx"], t["record"], t["problem"]))
+
+
+def _read_block(state: Path, i: int) -> list[tuple[int, dict[str, Any], str | None]]:
+    return [(int(r), json.loads(rec), p) for r, rec, p in _read_staged(state, i)]
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
@@ -184,7 +218,9 @@ class BlockScorer:
                          "units_json": units_json, "vectors": blob})
         parts = self.state / "parts"
         tmp = parts / f".{_block(i)}.units.{os.getpid()}.tmp"
-        pq.write_table(pa.Table.from_pylist(side, schema=_side_schema()), tmp)
+        with_units = sum(1 for r in side if r["status"] == "ok" and r["units_json"] is not None)
+        schema = _side_schema().with_metadata({UNITS_ROWS_KEY: str(with_units)})  # fit_themes reads only the footer
+        pq.write_table(pa.Table.from_pylist(side, schema=schema), tmp)
         os.replace(tmp, parts / f"{_block(i)}.units.parquet")
         # the part last: its existence is what marks the block done
         write_output(parts / f"{_block(i)}.parquet", "parquet", self.plan.columns, [export])
@@ -271,19 +307,19 @@ def fit_themes(state: Path, plan: Plan, settings: Settings, components: Any) -> 
     """Fit on an even sample of the scored comments (as ``service.batch.report`` does); the sample's size."""
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    # which rows carry units, block by block, without reading their vectors
-    has_units = []
-    for i in range(plan.blocks):
-        t = pq.read_table(state / "parts" / f"{_block(i)}.units.parquet", columns=["status", "units_json"]).to_pydict()
-        has_units.append(sum(1 for s, u in zip(t["status"], t["units_json"]) if s == "ok" and u is not None))
+    # how many rows of each block carry units: the files' footers, not their contents
+    has_units = [int(pq.read_schema(state / "parts" / f"{_block(i)}.units.parquet").metadata[UNITS_ROWS_KEY.encode()])
+                 for i in range(plan.blocks)]
     total = sum(has_units)
     if total < 2:
         return 0
-    picks = set(even_sample(total, settings.themes_report_max_comments).tolist())
-    sample, seen = _Dump(), 0
-    for i, t in enumerate(_load_dump(state, range(plan.blocks))):
-        if not has_units[i]:
-            continue
+    chosen = even_sample(total, settings.themes_report_max_comments)
+    picks = set(chosen.tolist())
+    first = np.cumsum([0] + has_units)  # the index (among unit-carrying rows) of each block's first one
+    blocks = sorted(set((np.searchsorted(first, chosen, side="right") - 1).tolist()))  # only blocks with picks
+    sample = _Dump()
+    for i, t in zip(blocks, _load_dump(state, blocks)):
+        seen = int(first[i])
         for k in range(len(t["row_idx"])):
             if t["status"][k] != "ok" or t["units_json"][k] is None:
                 continue
@@ -417,15 +453,16 @@ def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, f
         shutil.rmtree(state, ignore_errors=True)
         say(f"error: {args.input}: {exc}")
         return 2
-    timings["read"] = time.perf_counter() - t0
     remove_temporaries(state)
+    timings["read"] = time.perf_counter() - t0
     workers = connect(args.address, args.workers, threads)
+    plan = cut_finer(state, plan, 2 * workers)
     todo = pending(state, plan, ".parquet")
     if len(todo) < plan.blocks:
         say(f"resuming: {plan.blocks - len(todo)} of {plan.blocks} blocks already scored")
     say(f"ray: {workers} workers x {threads} threads, {plan.blocks} blocks of {plan.block_rows} rows")
     t0 = time.perf_counter()
-    scored_rows = sum(min(plan.block_rows, plan.rows - b * plan.block_rows) for b in todo)
+    scored_rows = sum(plan.rows_in(b) for b in todo)
     with progress("scoring", plan.rows, plan.rows - scored_rows, args.no_progress) as bar:
         peak = map_blocks(BlockScorer, todo, state, settings, workers, threads, bar.update)
     timings["score"] = time.perf_counter() - t0
