@@ -4,8 +4,10 @@
 
 Each client loops over a mix of requests: single survey comments (60%) and batches of 5-10 (20%) to
 ``POST /v1/comments/analyze``, and GETs (20%: /healthz, /readyz, the taxonomy, a finished job and its
-errors, the stored theme models), with the hand-written sv/da/fi/en comments of tests/data. After a
-warm-up with the same mix, it prints requests/s, p50/p95/p99 latency per kind, the error count and
+errors, the stored theme models), with the hand-written sv/da/fi/en comments of tests/data. Half of
+the comments end with an order reference never seen before ("(order Q7K2XW)"), as real answers carry
+order numbers and names: a cache that keeps every new word shows as growth. After a warm-up with the
+same mix, it prints requests/s, p50/p95/p99 latency per kind, the error count and
 the server's RSS before and after (sampled every 5 s). Client and server share the machine's cores.
 """
 
@@ -38,16 +40,22 @@ class Mix:
         self.rng = random.Random(seed)
         self.n = 0
 
+    def text(self, text: str) -> str:
+        """Half the time with a new order reference: unseen words, as in real answers."""
+        if self.rng.random() < 0.5:
+            return text
+        return f"{text} (order {''.join(self.rng.choices('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', k=6))})"
+
     def pick(self) -> tuple[str, str, str, dict | None]:
         self.n += 1
         x = self.rng.random()
         if x < 0.6:
             return "single", "POST", "/v1/comments/analyze", {"comments": [
-                {"id": f"c{self.n}", "text": self.rng.choice(self.texts), "metadata": {"score": self.n % 11}}]}
+                {"id": f"c{self.n}", "text": self.text(self.rng.choice(self.texts)), "metadata": {"score": self.n % 11}}]}
         if x < 0.8:
             k = self.rng.randint(5, 10)
             return "batch", "POST", "/v1/comments/analyze", {"comments": [
-                {"id": f"c{self.n}-{i}", "text": t} for i, t in enumerate(self.rng.sample(self.texts, k))]}
+                {"id": f"c{self.n}-{i}", "text": self.text(t)} for i, t in enumerate(self.rng.sample(self.texts, k))]}
         return "get", "GET", self.rng.choice(self.gets), None
 
 
