@@ -11,6 +11,9 @@ from collections.abc import Sequence
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.malloc_arenas import limit_arenas  # noqa: PLC0415
+
+    limit_arenas()  # before any request thread exists
     uvicorn.run("service.api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level)
     return 0
