@@ -25,7 +25,7 @@ from service.themes import ThemeComponents
 from service.themes.model import ThemeModel, phrase_pattern
 from service.webapp import views
 from service.webapp.job_view import (
-    components, job_out, job_url, job_view, repo, reported_view, store, theme_url, updater,
+    components, editable_view, job_out, job_url, repo, reported_view, store, theme_url, updater,
 )
 from service.webapp.pages import (
     PageError, error_page, form_text, local, read_form, redirect, render, root, same_origin, threaded, tr,
@@ -51,11 +51,7 @@ def apply_edit(request: Request, job_id: str, form: FormData, edit: Edit, done: 
     back = local(str(form.get("next") or ""), job_url(root(request), job_id))
     t = tr(request)
     try:
-        same_origin(request)
-        v = job_view(request, job_id)
-        if v.state != "fresh":
-            raise PageError(409, "Themes are updating", "the previous edit is still being applied to this job's "
-                            "comments; try again when the page has reloaded")
+        v = editable_view(request, job_id)
         if v.report is None or not v.report.model_id:
             raise PageError(409, "Not editable", v.state_detail or "this job has no stored theme model")
         try:

@@ -22,7 +22,7 @@ from service.storage.theme_models import ThemeModelStore
 from service.themes import ThemeComponents
 from service.themes.report import ThemeSummary
 from service.webapp import views
-from service.webapp.pages import PageError, tr
+from service.webapp.pages import PageError, same_origin, tr
 from service.webapp.updater import ThemeUpdater
 
 
@@ -98,6 +98,16 @@ def job_view(request: Request, job_id: str) -> JobView:
                             "earlier version of the service; run the job again to rebuild it") from None
     state, detail = _theme_state(request, jobs, job, report)
     return JobView(job, ds, report, state, detail)
+
+
+def editable_view(request: Request, job_id: str) -> JobView:
+    """A job's view for a form that edits its themes: same-origin only, 409 while an earlier edit is applied."""
+    same_origin(request)
+    v = job_view(request, job_id)
+    if v.state != "fresh":
+        raise PageError(409, "Themes are updating", "the previous edit is still being applied to this job's "
+                        "comments; try again when the page has reloaded")
+    return v
 
 
 def reported_view(request: Request, job_id: str) -> JobView:

@@ -15,9 +15,9 @@ from service.api.errors import ApiError
 from service.api.routes_themes import editor
 from service.storage.taxonomy_additions import TaxonomyAdditions
 from service.webapp.edits import apply_edit, model_edit
-from service.webapp.job_view import components, job_url, job_view, theme_url
+from service.webapp.job_view import components, editable_view, job_url, theme_url
 from service.webapp.pages import (
-    PageError, error_page, form_text, local, read_form, redirect, root, same_origin, threaded, tr,
+    PageError, error_page, form_text, local, read_form, redirect, root, threaded, tr,
 )
 
 router = APIRouter()
@@ -47,11 +47,7 @@ def _add_touchpoint(request: Request, job_id: str, form: FormData, theme_id: str
     back = local(str(form.get("next") or ""), job_url(base, job_id))
     t = tr(request)
     try:
-        same_origin(request)
-        v = job_view(request, job_id)
-        if v.state != "fresh":
-            raise PageError(409, "Themes are updating", "the previous edit is still being applied to this job's "
-                            "comments; try again when the page has reloaded")
+        editable_view(request, job_id)
         tp = _additions(request).add(
             form_text(form, "label"), form_text(form, "description"), _examples(form), editor(request, "web app"),
             taken=components(request).taxonomy.keys)
