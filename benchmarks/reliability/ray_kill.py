@@ -50,7 +50,7 @@ def _wait_committed(proc: subprocess.Popen, out: Path, n: int, timeout: float = 
 
 def _scorer_actors(root: int) -> list[psutil.Process]:
     procs = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
-    return [p for p in procs if "BlockScorer" in " ".join(p.cmdline() or [])]
+    return [p for p in procs if "BlockWorker" in " ".join(p.cmdline() or [])]
 
 
 def _ids(out: Path) -> list[str]:

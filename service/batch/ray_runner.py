@@ -1,10 +1,10 @@
 """``touchpoints score --engine ray``: the local runner's scoring, mapped over blocks on a Ray cluster.
 
-The driver stages the input into fixed blocks of rows, Ray Data maps a scoring actor (one loaded
-pipeline per worker, ``score_rows`` as in the local runner) over the block ids, and each actor
+The driver stages the input into fixed blocks of rows, a pool of Ray actors (one loaded pipeline per
+worker, ``score_rows`` as in the local runner) takes the block ids one at a time, and each actor
 writes its block's scored rows (the output's columns) plus the report's inputs (clause offsets and
 sentiment, fp16 theme vectors). The driver then fits the themes on an even sample of the scored
-comments, as the local runner does, a second map step assigns every block's comments to that model,
+comments, as the local runner does, the same actors assign every block's comments to that model,
 and the driver writes one Parquet file and the themes report.
 
 Exactly once: a block's files are renamed into place only when complete and a block counts as done
@@ -175,8 +175,9 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     return settings.model_dump(mode="json", exclude={"database_url", "upload_dir"})
 
 
-class BlockScorer:
-    """Ray Data actor: loads the pipeline once, then scores whole blocks (``__call__`` gets block ids)."""
+class BlockWorker:
+    """Ray actor for both map steps: loads the pipeline once, scores blocks, then assigns them to the
+    fitted themes. One pool of these serves the whole run, so no step starts its actors again."""
 
     def __init__(self, state: str, settings: dict[str, Any], threads: int) -> None:
         import torch  # noqa: PLC0415
@@ -190,10 +191,19 @@ class BlockScorer:
         assert self.plan is not None
         self.mapping = ColumnMapping.from_dict(self.plan.mapping)
         self.pipeline = AnalysisPipeline.from_settings(self.settings)
+        self.model: Any = None  # the fitted themes, read when the first block is assigned
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:
-        done = [self.score_block(int(i)) for i in batch["block"]]
-        return {"block": [int(i) for i in batch["block"]], "rows": done, "rss_mib": [_peak_rss_mib()] * len(done)}
+    def score(self, i: int) -> tuple[int, int]:
+        """(rows, peak RSS MiB) of scoring block ``i``."""
+        return self.score_block(i), _peak_rss_mib()
+
+    def assign(self, i: int) -> tuple[int, int]:
+        """(comments, peak RSS MiB) of assigning block ``i`` to the fitted themes."""
+        if self.model is None:
+            if self.pipeline.themes is None:
+                raise RuntimeError("this worker's pipeline has no themes stage")
+            self.model = load_model(self.state, self.pipeline.themes.components)
+        return self.assign_block(i), _peak_rss_mib()
 
     def score_block(self, i: int) -> int:
         import pyarrow as pa  # noqa: PLC0415
@@ -224,6 +234,19 @@ class BlockScorer:
         os.replace(tmp, parts / f"{_block(i)}.units.parquet")
         # the part last: its existence is what marks the block done
         write_output(parts / f"{_block(i)}.parquet", "parquet", self.plan.columns, [export])
+        return len(rows)
+
+    def assign_block(self, i: int) -> int:
+        dump = _dump_of(_load_dump(self.state, [i]))[0]
+        rows: dict[str, list] = {}
+        if dump.texts:
+            idx = np.arange(len(dump.texts))
+            keys = [str(r) for r in dump.rows]
+            first = np.cumsum([0] + [len(us) for us in dump.units])  # block-wide unit index -> the row's own
+            for k, (row_idx, comment) in enumerate(zip(dump.rows, self.model.predict(*dump.subset(idx), keys=keys))):
+                rows[str(row_idx)] = [[c.theme, c.sub, c.confidence, [int(u - first[k]) for u in c.units]]
+                                      for c in comment]
+        _atomic_write_text(self.state / "parts" / f"{_block(i)}.themes.json", json.dumps(rows))
         return len(rows)
 
 
@@ -264,36 +287,6 @@ def _dump_of(tables: Iterator[dict[str, list]]) -> tuple[_Dump, Counter[str], Co
                      {"label": label, "score": t["sentiment_score"][k]} if label else None, t["meta_score"][k], when,
                      t["units_json"][k], t["vectors"][k], row_idx=t["row_idx"][k])
     return dump, languages, sentiments, n, errors
-
-
-class BlockAssigner:
-    """Ray Data actor for the second map step: every comment of a block assigned to the fitted themes."""
-
-    def __init__(self, state: str, settings: dict[str, Any], threads: int) -> None:
-        import torch  # noqa: PLC0415
-
-        from service.themes import ThemeComponents  # noqa: PLC0415
-
-        torch.set_num_threads(threads)
-        self.state = Path(state)
-        self.model = load_model(self.state, ThemeComponents.load(Settings(**settings)))
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:
-        done = [self.assign_block(int(i)) for i in batch["block"]]
-        return {"block": [int(i) for i in batch["block"]], "rows": done, "rss_mib": [_peak_rss_mib()] * len(done)}
-
-    def assign_block(self, i: int) -> int:
-        dump = _dump_of(_load_dump(self.state, [i]))[0]
-        rows: dict[str, list] = {}
-        if dump.texts:
-            idx = np.arange(len(dump.texts))
-            keys = [str(r) for r in dump.rows]
-            first = np.cumsum([0] + [len(us) for us in dump.units])  # block-wide unit index -> the row's own
-            for k, (row_idx, comment) in enumerate(zip(dump.rows, self.model.predict(*dump.subset(idx), keys=keys))):
-                rows[str(row_idx)] = [[c.theme, c.sub, c.confidence, [int(u - first[k]) for u in c.units]]
-                                      for c in comment]
-        _atomic_write_text(self.state / "parts" / f"{_block(i)}.themes.json", json.dumps(rows))
-        return len(rows)
 
 
 def load_model(state: Path, components: Any) -> Any:
@@ -382,30 +375,43 @@ def pending(state: Path, plan: Plan, suffix: str) -> list[int]:
     return [i for i in range(plan.blocks) if not (state / "parts" / f"{_block(i)}{suffix}").exists()]
 
 
-def map_blocks(actor: type, blocks: Sequence[int], state: Path, settings: Settings, workers: int, threads: int,
-               progress: Callable[[int], None] | None = None) -> int:
-    """Ray Data: ``actor`` (one per worker, ``threads`` CPUs each) over the block ids, one block per task.
+class WorkerPool:
+    """``workers`` ``BlockWorker`` actors (``threads`` CPUs each) for every map step of one run.
 
-    A worker that dies is restarted and its block retried (its files are only renamed into place when
-    complete, so a half-scored block leaves nothing behind). Returns the workers' peak RSS (MiB)."""
-    import ray.data  # noqa: PLC0415
+    A worker that dies is restarted (its constructor runs again) and its block retried: a block's
+    files are only renamed into place when complete, so a half-done block leaves nothing behind."""
 
-    if not blocks:
-        return 0
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.execution_options.verbose_progress = False
-    ds = ray.data.from_items([{"block": b} for b in blocks], override_num_blocks=len(blocks))
-    out = ds.map_batches(actor, batch_size=1, concurrency=workers, num_cpus=threads,
-                         fn_constructor_kwargs={"state": str(state), "settings": worker_settings(settings),
-                                                "threads": threads},
-                         max_restarts=-1, max_task_retries=3)
-    peak = 0
-    for row in out.iter_rows():
-        peak = max(peak, int(row["rss_mib"]))
-        if progress:
-            progress(int(row["rows"]))
-    return peak
+    def __init__(self, state: Path, settings: Settings, workers: int, threads: int) -> None:
+        self.state, self.settings, self.workers, self.threads = state, settings, workers, threads
+        self.actors: list[Any] = []  # started by the first step that has blocks to do
+        self.peak_rss_mib = 0
+
+    def map(self, method: str, blocks: Sequence[int], progress: Callable[[int], None] | None = None) -> None:
+        """Call ``method`` on every block, one block per task, a new block to whichever actor is free."""
+        import ray  # noqa: PLC0415
+
+        if blocks and not self.actors:
+            actor = ray.remote(BlockWorker).options(num_cpus=self.threads, max_restarts=-1, max_task_retries=3)
+            self.actors = [actor.remote(str(self.state), worker_settings(self.settings), self.threads)
+                           for _ in range(self.workers)]
+        todo, running = list(blocks), {}
+        idle = list(self.actors)
+        while todo or running:
+            while todo and idle:
+                a = idle.pop()
+                running[getattr(a, method).remote(todo.pop(0))] = a
+            done, _ = ray.wait(list(running), num_returns=1)
+            idle.append(running.pop(done[0]))
+            rows, rss = ray.get(done[0])
+            self.peak_rss_mib = max(self.peak_rss_mib, rss)
+            if progress:
+                progress(rows)
+
+    def close(self) -> None:
+        import ray  # noqa: PLC0415
+
+        for a in self.actors:
+            ray.kill(a)
 
 
 def connect(address: str, workers: int | None, threads: int) -> int:
@@ -463,22 +469,26 @@ def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, f
     say(f"ray: {workers} workers x {threads} threads, {plan.blocks} blocks of {plan.block_rows} rows")
     t0 = time.perf_counter()
     scored_rows = sum(plan.rows_in(b) for b in todo)
-    with progress("scoring", plan.rows, plan.rows - scored_rows, args.no_progress) as bar:
-        peak = map_blocks(BlockScorer, todo, state, settings, workers, threads, bar.update)
-    timings["score"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    components = None
-    sampled = 0
-    if not args.no_report and themes_available(settings.themes_path):
-        components = ThemeComponents.load(settings)
-        if not (state / MODEL_META).exists():
-            say("fitting themes on a sample ...")
-            fit_themes(state, plan, settings, components)
-        if (state / MODEL_META).exists():
-            sampled = int(json.loads((state / MODEL_META).read_text())["n_comments"])
-            peak = max(peak, map_blocks(BlockAssigner, pending(state, plan, ".themes.json"), state, settings, workers,
-                                        threads))
-    timings["themes_report"] = time.perf_counter() - t0
+    pool = WorkerPool(state, settings, workers, threads)
+    try:
+        with progress("scoring", plan.rows, plan.rows - scored_rows, args.no_progress) as bar:
+            pool.map("score", todo, bar.update)
+        timings["score"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        components = None
+        sampled = 0
+        if not args.no_report and themes_available(settings.themes_path):
+            components = ThemeComponents.load(settings)
+            if not (state / MODEL_META).exists():
+                say("fitting themes on a sample ...")
+                fit_themes(state, plan, settings, components)
+            if (state / MODEL_META).exists():
+                sampled = int(json.loads((state / MODEL_META).read_text())["n_comments"])
+                pool.map("assign", pending(state, plan, ".themes.json"))
+        timings["themes_report"] = time.perf_counter() - t0
+    finally:
+        pool.close()
+    peak = pool.peak_rss_mib
     t0 = time.perf_counter()
     n = merge_parts(state, plan, args.output)
     report = None if args.no_report else build_dump_report(state, plan, args.input.name, components, sampled)
