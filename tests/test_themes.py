@@ -12,6 +12,7 @@ from service.config import Settings
 from service.segmentation import ClauseSegmenter, SentenceSplitter
 from service.themes import ThemeComponents
 from service.themes.clustering import AgglomerativeThemes, WardThemes
+from service.themes.mapping import Calibration, TaxonomyMapper
 from service.themes.model import flatten
 from service.themes.report import build_report, impact, score_metric
 from service.themes.taxonomy import Taxonomy, Touchpoint
@@ -236,3 +237,28 @@ def test_real_reviews_are_mostly_assigned(comp):
     main = main_themes(model)
     assert sum(m < 0 for m in main) / len(main) < 0.1
     assert len({m for m in main if m >= 0}) >= 5
+
+
+def test_a_loose_cluster_joins_a_touchpoint_only_when_its_members_lean_to_it(comp):
+    """A cluster's centroid is nearer a touchpoint than any member (re-normalised mean of unit vectors): the loose
+    cluster (members at cosine 0.2, centroid ~0.6) stays discovered, the one whose members reach ~0.35 joins."""
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(128, 128)))[0].T  # orthonormal rows
+    n_tp = len(comp.taxonomy.touchpoints)
+    protos, noise = basis[:n_tp], basis[n_tp:]
+    mapper = TaxonomyMapper(comp.taxonomy, Calibration(threshold=0.4), prior_bonus=0.0)
+    mapper.calibration_, mapper.prototypes_ = mapper.calibration, protos.astype(np.float32)
+    mapper.example_vectors_, mapper.example_owner_ = protos.astype(np.float32), np.arange(n_tp)
+
+    def cluster(tp: int, cos: float, first: int, n: int = 20) -> np.ndarray:
+        shared, own = noise[first], noise[first + 1:first + 1 + n]
+        return cos * protos[tp] + 0.15 * shared + np.sqrt(1 - cos**2 - 0.15**2) * own
+
+    X = np.concatenate([cluster(0, 0.2, 0), cluster(1, 0.35, 30)]).astype(np.float32)
+    texts = [f"comment number {i}" for i in range(len(X))]
+    model = comp.new_model(embedder=None, mapper=mapper, grouping=None, subclustering=None, min_theme_size=3,
+                           min_theme_share=0.0, clustering=WardThemes(n_clusters=2, min_size=3))
+    main = main_themes(model.fit(texts, ["en"] * len(X), vectors=X))
+    assert float(X[:20].mean(axis=0) @ protos[0] / np.linalg.norm(X[:20].mean(axis=0))) > 0.4  # the centroid maps
+    assert all(model.themes_[m].discovered for m in main[:20]), [model.themes_[m].label for m in main[:20]]
+    assert all(model.themes_[m].touchpoint == comp.taxonomy.keys[1] for m in main[20:])

@@ -24,7 +24,19 @@ SET_TITLES = {
 MAIN = ["e5 themes (top level)", "e5 themes (leaf)", "lexicon model (40edf02), auto",
         "lexicon model (40edf02), k = gold", "e5 clusters, no taxonomy, k = gold", "e5 (raw) + k-means, k = gold",
         "char n-gram TF-IDF + k-means, k = gold", "word TF-IDF + k-means, k = gold"]
-ABLATIONS = ["ablation: clusters not mapped to touchpoints", "ablation: no grouping of near-identical comments"]
+ABLATIONS = ["ablation: clusters not mapped to touchpoints", "ablation: clusters mapped by their centroid alone",
+             "ablation: no grouping of near-identical comments"]
+
+
+def _gap_table(m: dict) -> list[str]:
+    """The shipped model's ARI minus the lexicon model's, with its paired bootstrap interval, per set."""
+    out = ["| set | ARI difference | 95% interval | resampled |", "|---|---|---|---|"]
+    for name, title in SET_TITLES.items():
+        g = m["sets"].get(name, {}).get("ari_vs_lexicon")
+        if g:
+            out.append(f"| {title} | {g['diff']:+.3f} | {g['ci95'][0]:+.3f} … {g['ci95'][1]:+.3f} | "
+                       f"{g['resampled']} ({g['n_boot']}×) |")
+    return out
 
 
 def _table(m: dict, methods: list[str]) -> list[str]:
@@ -73,7 +85,9 @@ def render(m: dict) -> str:
         "4. **Discovery** (`clustering.py`): comments no touchpoint reaches are clustered with Ward linkage on their "
         "vectors minus the batch mean, cut top-down where a cluster's mean cosine to its centre reaches "
         "`themes_discovery_cohesion` (automatic number of themes, deterministic); a cluster whose centre maps to a "
-        "touchpoint joins it, the others become *discovered* themes (`touchpoint: null`) of at least "
+        "touchpoint joins it when its members' own mean score for that touchpoint reaches 0.67 × the threshold "
+        "(`cluster_member_floor`: a centre's cosines are inflated over its members', so the centre alone pulls loose, "
+        "mixed clusters into broad touchpoints), the others become *discovered* themes (`touchpoint: null`) of at least "
         "`max(themes_min_theme_size, themes_min_theme_share × n)` comments.",
         "5. **Sub-themes**: the same Ward cut inside every theme (relative to the theme's own mean) gives the second "
         "level (touchpoint → sub-theme).",
@@ -99,6 +113,12 @@ def render(m: dict) -> str:
         "Ablations of the shipped model (top level):",
         "",
         *_table(m, ["e5 themes (top level)", *ABLATIONS]),
+        "",
+        "**Is a gap to the lexicon model more than noise?** Top-level ARI minus the lexicon model's (auto), with a "
+        "paired bootstrap 95% interval (both models scored on the same resampled comments; on the parallel sets whole "
+        "translation groups are resampled, as the four versions of a comment are not independent):",
+        "",
+        *_gap_table(m),
         "",
         "**Across languages** (held-out parallel set): all four language versions share the main theme for "
         f"{xl['e5 themes']['all_four_same']:.1%} of comments (lexicon model {xl['lexicon model (40edf02)']['all_four_same']:.1%}, "
@@ -131,6 +151,13 @@ def render(m: dict) -> str:
         "split; the English test sets were not tuned on, except that a *Food & drink* touchpoint was added after the "
         "first SemEval run showed food sentences landing in *Store & premises* (it is a standard hospitality "
         "touchpoint; SemEval is therefore not clean held-out data).",
+        "- The cluster floor (0.67 × the threshold) was chosen on training splits only: SemEval 2015 *restaurants train* "
+        "(929 single-entity sentences; the evaluated sentences are the 2015 *test* files) and two 2,500-row samples "
+        "of banking77 *train*; floors from 0.64 to 0.70 of the threshold gave the same gain on the first "
+        "(0.249 → 0.277 ARI) and no change on the others, lower ones no gain, higher ones lost banking77 ARI. The "
+        "dev parallel set has almost no comments left to discovery, so it does not move. SemEval *test* scores were "
+        "printed while rules were compared (a majority vote of the members' best touchpoints was tried and dropped: "
+        "it lost banking77 *train* ARI), not used to choose.",
         "- English labelled sets from `../shared/data` (see their SOURCE.txt): bitext (CDLA-Sharing-1.0, synthetic), "
         "SemEval ABSA (research use), banking77 (CC BY 4.0), trustpilot_sv_neutral_2023 and trustpilot_sv_2025 / "
         "trustpilot_da_sentida (scraped, evaluation use). XED (CC BY 4.0) for the language means. Nothing is trained "
@@ -138,11 +165,15 @@ def render(m: dict) -> str:
         "",
         "## Limits",
         "",
-        f"- SemEval: the top level scores {sets['semeval']['methods']['e5 themes (top level)']['ari']:.3f} ARI against "
-        f"{sets['semeval']['methods']['lexicon model (40edf02), auto']['ari']:.3f} for the lexicon model, whose lexicon has "
-        "restaurant concepts (ambience, food) as separate themes; our taxonomy files hotel rooms, facilities and "
-        "restaurant ambience under one *Store & premises* touchpoint. On the dev set the lexicon model, whose lexicon "
-        "was written on it, also scores higher. Every other set: the shipped model is higher.",
+        f"- Dev parallel set: the lexicon model, whose lexicon was written on it, scores "
+        f"{dev['methods']['lexicon model (40edf02), auto']['ari']:.3f} against {dev['methods']['e5 themes (top level)']['ari']:.3f}; "
+        f"the difference ({dev['ari_vs_lexicon']['diff']:+.3f}, interval {dev['ari_vs_lexicon']['ci95'][0]:+.3f} … "
+        f"{dev['ari_vs_lexicon']['ci95'][1]:+.3f}) is well inside the noise of 72 translation groups. Most of its misses are "
+        "comments naming two touchpoints (\"the returns policy is complicated and return shipping costs 10 euros\" → "
+        "price, gold returns), where the whole comment decides the main theme and the clause the second one. Every "
+        "other set: the shipped model is higher, on bitext and SemEval by less than their intervals.",
+        "- SemEval: our taxonomy files hotel rooms, facilities and restaurant ambience under one *Store & premises* "
+        "touchpoint, where the gold labels (and the lexicon) keep them apart.",
         "- Leaf-level ARI is lower than top-level ARI on most sets: sub-themes are finer than the gold labels by "
         "design (read them as a drill-down, not as the gold granularity).",
         f"- Told the right number of clusters, plain k-means on raw e5 vectors scores higher than our automatic top "

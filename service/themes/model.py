@@ -28,7 +28,7 @@ from sklearn.cluster import KMeans
 
 from service.themes.clustering import AgglomerativeThemes, WardThemes, even_sample
 from service.themes.embedding import ThemeEmbedder, unit_rows
-from service.themes.mapping import TaxonomyMapper
+from service.themes.mapping import Hit, TaxonomyMapper
 from service.themes.representation import ClassTfidfKeywords, keyword_label
 from service.segmentation import ClauseSegmenter, Unit
 
@@ -95,7 +95,7 @@ class ThemeModel:
                  subclustering: AgglomerativeThemes | WardThemes | None,
                  keywords: ClassTfidfKeywords | None = None, segmenter: ClauseSegmenter | None = None,
                  min_theme_size: int = 3, min_theme_share: float = 0.005, max_sample: int = 200,
-                 map_clusters: bool = True) -> None:
+                 map_clusters: bool = True, cluster_member_floor: float = 0.67) -> None:
         self.embedder = embedder
         self.mapper = mapper
         self.grouping = grouping
@@ -107,6 +107,7 @@ class ThemeModel:
         self.min_theme_share = min_theme_share
         self.max_sample = max_sample
         self.map_clusters = map_clusters
+        self.cluster_member_floor = cluster_member_floor
         self.rules_: list[KeywordRule] = []
         self.moves_: dict[str, dict[int, int]] = {}  # comment key -> {from top-level theme: to theme}
 
@@ -177,7 +178,7 @@ class ThemeModel:
         self.clustering.min_size = n_min
         self.clustering.fit(X[rest])
         labels = self.clustering.labels_
-        cluster_hits = (self.mapper.predict(self.clustering.centroids_)
+        cluster_hits = (self._cluster_hits(labels, Sw[np.searchsorted(whole, rest)])  # Sw's rows of ``rest``
                         if self.mapper is not None and self.map_clusters else [])
         found: list[int] = []
         for c in range(len(self.clustering.centroids_)):
@@ -234,6 +235,22 @@ class ThemeModel:
                             for j, h in enumerate(row)] for i, row in enumerate(hits)]
         self._represent(utexts, ulangs, primary, sub_of)
         return self
+
+    def _cluster_hits(self, labels: np.ndarray, member_scores: np.ndarray) -> list[list[Hit]]:
+        """Per discovered cluster, the touchpoint it joins ([] = none): the one its centroid maps to, when its
+        members' own mean score for that touchpoint reaches ``cluster_member_floor`` x the calibrated threshold.
+
+        A centroid's cosines are inflated over its members' (the mean of unit vectors is re-normalised: a loose
+        cluster of weak matches clears a threshold calibrated on single comments), so the centroid alone pulls
+        mixed clusters into broad touchpoints; the floor keeps those as discovered themes.
+        """
+        assert self.mapper is not None
+        floor = self.cluster_member_floor * self.mapper.calibration_.threshold
+        out = []
+        for c, hits in enumerate(self.mapper.predict(self.clustering.centroids_)):
+            ok = bool(hits) and float(member_scores[labels == c, hits[0].touchpoint].mean()) >= floor
+            out.append(hits if ok else [])
+        return out
 
     def _touchpoint_themes(self, dim: int) -> list[Theme]:
         assert self.mapper is not None
