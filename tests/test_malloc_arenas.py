@@ -28,3 +28,44 @@ def test_arenas_are_capped_for_the_process_and_its_workers():
     assert _run(env) == ["True", "2", "False"]
     # an operator's own MALLOC_ARENA_MAX is kept
     assert _run({**env, "MALLOC_ARENA_MAX": "4"}) == ["False", "4", "False"]
+
+
+FREED_HEAP = """
+from pathlib import Path
+from service.malloc_arenas import release_freed_heap
+
+def rss_mib():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+
+blocks = [bytes(2048) for _ in range(100_000)]  # 2 KiB each: glibc's heap, not Python's small-object arenas
+pin = bytes(2048)  # allocated last: glibc cannot shrink the heap's top below it by itself
+del blocks
+before = rss_mib()
+print(release_freed_heap(), round(before - rss_mib()))
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_freed_heap_is_given_back():
+    released, mib = subprocess.run([sys.executable, "-c", FREED_HEAP], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    assert released == "True"
+    assert int(mib) >= 150  # of the ~200 MiB freed, kept resident by glibc until trimmed
+
+
+class _Pipeline:
+    def components(self) -> dict[str, str]:
+        return {}
+
+
+def test_the_service_gives_back_what_loading_freed(monkeypatch, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.api import app as app_module
+    from service.config import Settings
+
+    calls: list[bool] = []
+    monkeypatch.setattr(app_module, "release_freed_heap", lambda: calls.append(True) or True)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing' / 'x.db'}")  # no database needed here
+    with TestClient(app_module.create_app(settings, pipeline=_Pipeline())):  # type: ignore[arg-type]
+        assert calls == [True]  # once the models are loaded, before the first request

@@ -50,3 +50,10 @@ def test_unwanted_rows_are_not_computed_and_graphs_are_cached(passes):
     assert p[1] is None and v[0] is None and p[0].sum() == pytest.approx(1.0) and np.linalg.norm(v[1]) > 0
     folders = [d for d in cache.iterdir() if not d.name.startswith(".")]
     assert len(folders) == 1 and {f.name for f in folders[0].iterdir()} == {"lower.onnx", "sentiment.onnx", "vectors.onnx"}
+
+
+def test_sessions_share_one_arena(passes):
+    """Issue #13: an arena per session grown by doubling kept the service's memory rising under load."""
+    _, onnx, _ = passes
+    for session in onnx.engine.sessions.values():
+        assert session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"

@@ -23,6 +23,7 @@ from torch import nn
 
 from service.encoder import FrozenTop
 from service.sentiment.model import SentimentModel
+from service.sentiment.ort_arena import use_shared_arena
 
 log = logging.getLogger(__name__)
 PARTS = ("lower", "sentiment", "vectors")  # the latter two output token states (pooled in numpy)
@@ -102,6 +103,7 @@ class OnnxEngine:
         opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        use_shared_arena(opts)  # one arena for the three sessions, no doubling (issue #13: memory under load)
         self.sessions = {p: ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
                          for p, path in paths.items()}
 
