@@ -57,3 +57,21 @@ def test_sessions_share_one_arena(passes):
     _, onnx, _ = passes
     for session in onnx.engine.sessions.values():
         assert session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
+
+
+def test_int8_quantises_only_the_tops(passes, tmp_path):
+    """int8 lower layers moved the theme vectors off their calibration (training/eval_engines.py): they stay
+    fp32, so the int8 engine's lower states are the fp32 engine's and only the two tops are quantised."""
+    import onnx as onnx_lib  # noqa: PLC0415
+
+    from service.sentiment.onnx_engine import INT8_PARTS, PARTS, OnnxEngine  # noqa: PLC0415
+
+    _, fp32, _ = passes
+    q = OnnxEngine(fp32.model, fp32.top, model_version(Settings().sentiment_path), int8=True, cache_dir=tmp_path)
+    (folder,) = [d for d in tmp_path.iterdir() if not d.name.startswith(".")]
+    for p in PARTS:
+        ops = {n.op_type for n in onnx_lib.load(str(folder / f"{p}.onnx")).graph.node}
+        assert bool(ops & {"MatMulInteger", "DynamicQuantizeLinear"}) == (p in INT8_PARTS), (p, sorted(ops))
+    ids = np.array([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=np.int64)
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=np.int64)
+    assert np.abs(q.lower(ids, mask) - fp32.engine.lower(ids, mask)).max() < 1e-5
