@@ -63,6 +63,7 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     starts: int = 0
+    entry: str = "service"  # the module run with ``-m``: ``service``, or ``probe_server.py``'s wrapper of it
 
     @property
     def url(self) -> str:
@@ -79,7 +80,7 @@ class Server:
         self.starts += 1
         log = open(self.workdir / f"server-{self.starts}.log", "wb")  # noqa: SIM115 - the child holds it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", self.entry, "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if wait_ready:
