@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
         log.info("models loaded: %s", app.state.pipeline.components())
         # the job runtime and theme store, then what needs them; a failure is reported by /readyz, never fatal
         database.open_database(app, then=[webapp.start_webapp])
-        release_freed_heap()  # what loading freed (~190 MiB measured) would stay resident otherwise
+        release_freed_heap()  # what loading freed (~150 MiB measured) would stay resident otherwise
         yield
         webapp.stop_webapp(app)
         auth.stop_auth(app)
