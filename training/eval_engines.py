@@ -4,8 +4,9 @@
 
 Every engine runs the serving path (``SharedPass``) with the shipped weights. Sentiment, on the test
 split: macro-F1 per language, its difference to the torch reference (which is what the model card's
-numbers are), the share of rows whose label changes, and texts/s. Issue #11's rule: an engine may be
-the default only if every language's macro-F1 is within 0.01 of torch.
+numbers are), the share of rows whose label changes, texts/s, and how much a comment's scores move
+when it is batched with other comments (the first 2,000 rows again, shuffled). Issue #11's rule: an
+engine may be the default only if every language's macro-F1 is within 0.01 of torch.
 
 Themes come from the same pass (its pretrained top), and the taxonomy's threshold was calibrated on
 torch vectors, so each engine also embeds the taxonomy itself and assigns touchpoints in real time
@@ -35,6 +36,19 @@ from training.sentiment_metrics import evaluate
 
 MAX_DROP = 0.01
 THEME_SAMPLE = 500  # test-split comments per language for the theme agreement
+BATCH_CHECK = 2000  # test-split comments scored again in another order
+
+
+def batch_dependence(shared: SharedPass, texts: list[str], proba: np.ndarray, n: int = BATCH_CHECK) -> dict:
+    """The first ``n`` texts again in a shuffled order (other batch mates, other padding): how far their
+    probabilities move. fp32 engines compute each row on its own; dynamic int8 quantises a whole batch's
+    activations with one scale, so a comment's scores depend on the comments batched with it."""
+    order = np.random.default_rng(0).permutation(min(n, len(texts)))
+    again = shared.predict_proba([texts[i] for i in order])
+    diff = np.abs(again - proba[order])
+    return {"n": int(len(order)), "max_abs_proba_diff": round(float(diff.max()), 5),
+            "mean_abs_proba_diff": round(float(diff.max(axis=1).mean()), 5),
+            "label_changed_share": round(float(np.mean(again.argmax(axis=1) != proba[order].argmax(axis=1))), 4)}
 
 
 def theme_sets(rows: list) -> dict[str, tuple[list[str], list[str], list[str] | None]]:
@@ -124,7 +138,8 @@ def main(argv: list[str] | None = None) -> dict:
         pred = [LABELS[i] for i in proba.argmax(axis=1)]
         result = evaluate(rows, pred)
         entry = {"texts_per_s": round(len(rows) / dt, 1), "overall": result["overall"],
-                 "by_language": {k: v for k, v in result["by_language"].items()}}
+                 "by_language": {k: v for k, v in result["by_language"].items()},
+                 "batch_dependence": batch_dependence(shared, texts, proba)}
         if reference is None:
             reference = (pred, result)
         else:
@@ -141,12 +156,14 @@ def main(argv: list[str] | None = None) -> dict:
         print(name, "themes", json.dumps(out["themes"][name]), flush=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")
     print("\n| engine | texts/s | " + " | ".join(f"{lang} macro-F1" for lang in out["engines"]["torch"]["by_language"])
-          + " | labels changed |")
-    print("|---|---|" + "---|" * (len(out["engines"]["torch"]["by_language"]) + 1))
+          + " | labels changed | reordered: max probability change, labels changed |")
+    print("|---|---|" + "---|" * (len(out["engines"]["torch"]["by_language"]) + 2))
     for name, e in out["engines"].items():
         cells = [f"{v['macro_f1']:.3f}" + (f" ({e['macro_f1_minus_torch'][lang]:+.3f})" if "macro_f1_minus_torch" in e else "")
                  for lang, v in e["by_language"].items()]
-        print(f"| {name} | {e['texts_per_s']} | " + " | ".join(cells) + f" | {e.get('label_changed_share', 0):.1%} |")
+        b = e["batch_dependence"]
+        print(f"| {name} | {e['texts_per_s']} | " + " | ".join(cells) + f" | {e.get('label_changed_share', 0):.1%} | "
+              f"{b['max_abs_proba_diff']:.4f}, {b['label_changed_share']:.2%} |")
     print("\n| engine | set | main touchpoint accuracy | cosine to torch (mean / min) | touchpoints changed | main changed |")
     print("|---|---|---|---|---|---|")
     for name, by_set in out["themes"].items():

@@ -286,26 +286,43 @@ Per language, then per kind:
 
 
 def engines_section(engines: dict) -> str:
-    """The same test split through every encoder engine (``training/eval_engines.py``, ``engines.json``)."""
+    """The same rows through every encoder engine (``training/eval_engines.py``, ``engines.json``)."""
+    from service.config import Settings  # noqa: PLC0415
+
     langs = list(engines["engines"]["torch"]["by_language"])
     rows = []
     for name, e in engines["engines"].items():
         diff = e.get("macro_f1_minus_torch", {})
         rows.append([name, str(e["texts_per_s"]), *[f"{e['by_language'][lang]['macro_f1']:.3f}"
                                                + (f" ({diff[lang]:+.3f})" if lang in diff else "") for lang in langs],
-                     f"{e.get('label_changed_share', 0.0):.1%}"])
-    table = fmt_table(["engine", "texts/s", *[f"{lang} macro-F1" for lang in langs], "labels changed vs torch"], rows)
+                     f"{e.get('label_changed_share', 0.0):.1%}",
+                     (f"{e['batch_dependence']['max_abs_proba_diff']:.4f} / {e['batch_dependence']['label_changed_share']:.2%}"
+                      if "batch_dependence" in e else "–")])
+    table = fmt_table(["engine", "texts/s", *[f"{lang} macro-F1" for lang in langs], "labels changed vs torch",
+                       "reordered: max probability change / labels changed"], rows)
+    theme_rows = []
+    for name, by_set in engines.get("themes", {}).items():
+        for set_name, e in ((k, v) for k, v in by_set.items() if isinstance(v, dict)):
+            theme_rows.append([name, f"{set_name} ({e['n']})", f"{e['main_touchpoint_accuracy']:.3f}"
+                               if "main_touchpoint_accuracy" in e else "–",
+                               f"{e['cosine_to_torch_mean']:.4f}" if "cosine_to_torch_mean" in e else "–",
+                               f"{e.get('touchpoints_changed_share', 0.0):.1%}", f"{e.get('main_changed_share', 0.0):.1%}"])
+    themes = "" if not theme_rows else "\n\nTheme vectors from the same pass (the taxonomy embedded by each engine, real-time touchpoints):\n\n" + \
+        fmt_table(["engine", "set (comments)", "main-touchpoint accuracy", "cosine to torch", "touchpoints changed",
+                   "main touchpoint changed"], theme_rows)
     return f"""
 ## Inference engines
 
 The test split ({engines['rows']} rows) through each engine in one run (`python -m training.eval_engines`,
-{engines['threads']} threads, batch {engines['batch_size']}, comment level only). `onnx` (the default) runs the
-graphs exported from the torch modules on ONNX Runtime; `onnx-int8` adds dynamic per-channel int8 weights.
-The numbers above are torch's; an engine may be the default only if no language loses more than 0.01.
-The speeds were taken while other work shared the 2 cores: compare them within this table only
-(`benchmarks/bench_throughput.py` is the speed measurement).
+{engines['threads']} threads, batch {engines['batch_size']}, comment level only). `onnx` runs the graphs exported
+from the torch modules on ONNX Runtime; `onnx-int8` quantises the weights of the two top parts to int8 (dynamic,
+per channel), the lower layers stay fp32. The default is `{Settings.model_fields['inference_engine'].default}`.
+The numbers above are torch's; an engine may be the default only if no language loses more than 0.01 macro-F1
+and no parallel set more than 0.01 main-touchpoint accuracy. "Reordered": the first rows scored again in a
+shuffled order; dynamic int8 quantises a whole batch's activations with one scale, so its scores depend on
+the batch. `benchmarks/bench_throughput.py` is the speed measurement of the full pipeline.
 
-{table}
+{table}{themes}
 """
 
 
