@@ -83,16 +83,20 @@ def theme_outputs(settings: Settings, file: object, shared: SharedPass,
     return out
 
 
+def main_accuracy(touchpoints: list[list[str]], gold: list[str]) -> float:
+    """Share of comments whose main touchpoint is the gold one ('' = none, for gold that no touchpoint names)."""
+    return round(float(np.mean([(t[0] if t else "") == g for t, g in zip(touchpoints, gold)])), 4)
+
+
 def theme_entry(got: dict, ref: dict | None, sets: dict) -> dict:
     entry: dict = {}
     for name, (X, tps) in got.items():
         gold = sets[name][2]
         e: dict = {"n": len(tps)}
         if gold is not None:
-            e["main_touchpoint_accuracy"] = round(float(np.mean([(t[0] if t else "") == g for t, g in zip(tps, gold)])), 4)
+            e["main_touchpoint_accuracy"] = main_accuracy(tps, gold)
             if ref is not None:
-                e["accuracy_minus_torch"] = round(e["main_touchpoint_accuracy"] - theme_entry(ref, None, sets)[name]
-                                                  ["main_touchpoint_accuracy"], 4)
+                e["accuracy_minus_torch"] = round(e["main_touchpoint_accuracy"] - main_accuracy(ref[name][1], gold), 4)
         if ref is not None:
             RX, rtps = ref[name]
             e["cosine_to_torch_mean"] = round(float(np.mean(np.sum(X * RX, axis=1))), 4)
