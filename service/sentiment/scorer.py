@@ -62,6 +62,11 @@ class SentimentScorer:
         self.units = units
         self.splitter = SentenceSplitter()
 
+    @property
+    def engine(self) -> str:
+        """The encoder engine that scores (``Settings.inference_engine`` resolved)."""
+        return self.shared.engine.name if self.shared is not None else "torch"
+
     def transform(self, texts: Sequence[str], languages: Sequence[str]) -> list[SentimentOut]:
         """``languages`` is accepted for the stage protocol; the encoder is multilingual and
         scores 'und' or other-language comments too (reported as such by the language stage)."""

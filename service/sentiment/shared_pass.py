@@ -39,11 +39,18 @@ class Engine(Protocol):
 
 
 class TorchEngine:
-    name = "torch"
+    """The torch modules themselves: fp32 (the reference) or, with ``dtype=torch.bfloat16``, the weights and
+    activations in bfloat16 (fp32 accumulation inside each matrix product), ~2.5x faster on CPUs with native bf16
+    matrix units (AMX, AVX512-BF16) and much slower on those without (``native_bf16``)."""
 
-    def __init__(self, model: SentimentModel, top: FrozenTop) -> None:
+    def __init__(self, model: SentimentModel, top: FrozenTop, dtype: torch.dtype = torch.float32) -> None:
         self.net = model.model.eval()
         self.top = top
+        self.dtype = dtype
+        self.name = "torch" if dtype == torch.float32 else "torch-bf16"
+        if dtype != torch.float32:  # in place: no second copy of the weights
+            self.net.to(dtype)
+            self.top.to(dtype)
 
     def lower(self, ids: np.ndarray, mask: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
@@ -55,7 +62,12 @@ class TorchEngine:
 
     def theme_tokens(self, hidden: torch.Tensor, mask: np.ndarray, rows: list[int]) -> np.ndarray:
         with torch.inference_mode():
-            return self.top.tokens(hidden[rows], torch.from_numpy(mask[rows])).numpy()
+            return self.top.tokens(hidden[rows], torch.from_numpy(mask[rows])).float().numpy()
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (oneDNN's own check)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 class SharedPass:
