@@ -205,6 +205,13 @@ class BlockWorker:
             self.model = load_model(self.state, self.pipeline.themes.components)
         return self.assign_block(i), _peak_rss_mib()
 
+    def fit(self, _: int = 0) -> tuple[int, int]:
+        """(comments sampled, peak RSS MiB) of fitting the themes on an even sample of the scored blocks. A worker
+        fits, not the driver, so the fitted themes and every assignment share one engine's taxonomy vectors."""
+        if self.pipeline.themes is None:
+            raise RuntimeError("this worker's pipeline has no themes stage")
+        return fit_themes(self.state, self.plan, self.settings, self.pipeline.themes.components), _peak_rss_mib()
+
     def score_block(self, i: int) -> int:
         import pyarrow as pa  # noqa: PLC0415
         import pyarrow.parquet as pq  # noqa: PLC0415
@@ -481,7 +488,7 @@ def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, f
             components = ThemeComponents.load(settings)
             if not (state / MODEL_META).exists():
                 say("fitting themes on a sample ...")
-                fit_themes(state, plan, settings, components)
+                pool.map("fit", [0])  # in a worker: its engine embedded the units and embeds the taxonomy
             if (state / MODEL_META).exists():
                 sampled = int(json.loads((state / MODEL_META).read_text())["n_comments"])
                 pool.map("assign", pending(state, plan, ".themes.json"))
