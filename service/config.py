@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         "batch), torch (the fp32 reference), onnx-int8 (int8 top layers; probabilities move by up to ~0.1 with the "
         "batch); measured in models/sentiment/engines.json.",
     )
+    inference_coalesce_texts: int = Field(
+        default=256, ge=0,
+        description="Concurrent callers (API requests, jobs) have their encoder work run as one batch of up to this "
+        "many strings (a lone caller runs at once); 0 = each caller alone. With torch-bf16 a comment's scores then "
+        "depend on its batch mates within the engine's bound (service/sentiment/engines.py).",
+    )
     inference_cache_dir: Path | None = Field(
         default=None, description="Where exported ONNX graphs are cached (default ~/.cache/touchpoints/onnx).")
     inference_units: UnitMode = Field(

@@ -30,7 +30,8 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
     version = model_version(path)
     shared = None
     if shared_pass or resolve_engine(settings.inference_engine) != "torch":
-        shared = SharedPass(model, backbone_file, settings.inference_batch_size)
+        shared = SharedPass(model, backbone_file, settings.inference_batch_size,
+                            coalesce_texts=settings.inference_coalesce_texts)
         use_engine(shared, settings.inference_engine, version, settings.torch_threads, settings.inference_cache_dir)
     return SentimentScorer(
         model, version, batch_size=settings.inference_batch_size,

@@ -22,6 +22,7 @@ import torch
 
 from service.encoder import E5File, FrozenTop
 from service.encoder.spans import WHOLE, Span, span_pass
+from service.sentiment.coalesce import Coalescer
 from service.sentiment.model import LABELS, SentimentModel, softmax
 
 
@@ -74,7 +75,8 @@ class SharedPass:
     """``run(texts, proba_spans, vector_spans)``: calibrated probabilities and raw theme vectors, per
     text one row per requested span (``WHOLE`` or character [start, end)), from one encoder pass."""
 
-    def __init__(self, model: SentimentModel, file: E5File, batch_size: int = 64, engine: Engine | None = None) -> None:
+    def __init__(self, model: SentimentModel, file: E5File, batch_size: int = 64, engine: Engine | None = None,
+                 coalesce_texts: int = 0) -> None:
         self.model = model
         self.top = FrozenTop(file, model.model.split)
         self.batch_size = batch_size
@@ -82,6 +84,8 @@ class SharedPass:
         head = model.model.classifier  # applied to pooled states in numpy (dropout is off at inference)
         self.head_weight = head.weight.detach().float().numpy().T.copy()
         self.head_bias = head.bias.detach().float().numpy().copy()
+        # concurrent callers' texts run as one batch of up to this many strings (``coalesce.py``); 0: each alone
+        self.coalescer = Coalescer(self._run, coalesce_texts) if coalesce_texts else None
 
     @property
     def dim(self) -> int:
@@ -92,7 +96,12 @@ class SharedPass:
         """Per text (None where nothing was asked): probabilities (spans, labels) and vectors (spans, hidden)."""
         if len(proba_spans) != len(texts) or len(vector_spans) != len(texts):
             raise ValueError("one span list (or None) per text")
+        if self.coalescer is not None:
+            return self.coalescer(texts, proba_spans, vector_spans)
+        return self._run(texts, proba_spans, vector_spans)
 
+    def _run(self, texts: Sequence[str], proba_spans: Sequence[Sequence[Span] | None],
+             vector_spans: Sequence[Sequence[Span] | None]) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
         def states(ids: np.ndarray, mask: np.ndarray, rows: Mapping[str, list[int]]) -> dict[str, np.ndarray]:
             hidden = self.engine.lower(ids, mask)
             out = {}
