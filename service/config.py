@@ -33,6 +33,9 @@ DEFAULT_MODELS_DIR = default_models_dir()
 
 UnitMode = Literal["spans", "separate"]  # how clause vectors are computed (Settings.inference_units)
 EngineName = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]  # the shared pass's engines (service.sentiment.engines)
+# What ``auto`` means in the HTTP service (create_app): with torch the oneDNN primitive caches (an entry per new
+# input shape) grew the server's RSS by ~800 MiB over 180 s of load, where ONNX Runtime's stayed flat (issue #13).
+SERVER_AUTO_ENGINE = "onnx"
 LANGUAGES: tuple[str, ...] = ("sv", "da", "fi", "en")  # the languages every model is built and measured for
 
 
@@ -72,7 +75,8 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=0, ge=0, description="0 = torch default")
     inference_engine: EngineName | Literal["auto"] = Field(
         default="auto",
-        description="Encoder engine: auto (torch-bf16 where the CPU multiplies bfloat16 in hardware, else onnx), "
+        description="Encoder engine: auto (the HTTP service: onnx; batch scoring (touchpoints score, Ray): torch-bf16 "
+        "where the CPU multiplies bfloat16 in hardware, else onnx), "
         "torch-bf16 (bfloat16 weights: ~3x torch's speed on such CPUs, within 0.002 macro-F1 of torch; a comment's "
         "probabilities move by up to ~0.01 with its batch), onnx (ONNX Runtime fp32: torch's results to 1e-5 in any "
         "batch), torch (the fp32 reference), onnx-int8 (int8 top layers; probabilities move by up to ~0.1 with the "

@@ -63,3 +63,11 @@ def test_bf16_batch_dependence_stays_within_its_stated_bound(passes):
     for i in range(len(TEXTS)):
         alone = bf16.run([TEXTS[i]], [SPANS[i]], [None])[0][0]
         assert np.abs(alone - batched[i]).max() < BATCH_TOLERANCE["torch-bf16"]
+
+
+def test_the_http_service_resolves_auto_to_the_engine_whose_memory_stays_flat(client):
+    """torch's oneDNN caches grew a loaded server's RSS (benchmarks/reliability/load.py): the server's auto is onnx."""
+    from service.config import SERVER_AUTO_ENGINE  # noqa: PLC0415
+
+    assert SERVER_AUTO_ENGINE == "onnx" and client.app.state.settings.inference_engine == SERVER_AUTO_ENGINE
+    assert client.get("/readyz").json()["components"]["inference_engine"] == SERVER_AUTO_ENGINE

@@ -22,6 +22,7 @@ import torch
 
 from service.encoder import E5File, FrozenTop
 from service.encoder.spans import WHOLE, Span, span_pass
+from service.malloc_arenas import release_freed_heap
 from service.sentiment.coalesce import Coalescer
 from service.sentiment.model import LABELS, SentimentModel, softmax
 
@@ -85,7 +86,7 @@ class SharedPass:
         self.head_weight = head.weight.detach().float().numpy().T.copy()
         self.head_bias = head.bias.detach().float().numpy().copy()
         # concurrent callers' texts run as one batch of up to this many strings (``coalesce.py``); 0: each alone
-        self.coalescer = Coalescer(self._run, coalesce_texts) if coalesce_texts else None
+        self.coalescer = Coalescer(self._run, coalesce_texts, on_idle=release_freed_heap) if coalesce_texts else None
 
     @property
     def dim(self) -> int:
