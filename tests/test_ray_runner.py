@@ -36,6 +36,8 @@ def score(settings, *argv: str, pipeline=None) -> int:
 def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path, ray_local, pipeline, settings,
                                                                    capsys):
     src = write_frame(sample_frame(n_good=22), tmp_path / "survey.csv")  # 24 rows: 2 rejected, 22 scored
+    # the workers run the engine the local pipeline runs (the app resolved "auto" to the server's engine)
+    settings = settings.model_copy(update={"inference_engine": pipeline.sentiment.engine})
     local, out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
     assert score(settings, str(src), "-o", str(local), "--meta", "score=nps", "--no-report", pipeline=pipeline) == 0
     # 24 rows fit one 100-row block: re-cut into 2 blocks per worker, so that both workers score
