@@ -84,3 +84,13 @@ def test_int8_quantises_only_the_tops(passes, tmp_path):
     ids = np.array([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=np.int64)
     mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=np.int64)
     assert np.abs(q.lower(ids, mask) - fp32.engine.lower(ids, mask)).max() < 1e-5
+
+
+def test_the_three_sessions_do_not_spin(passes):
+    """Lower layers, sentiment top and theme top run one after another: idle threads sleep (``ort_threads.py``)."""
+    _, onnx, _ = passes
+    assert set(onnx.engine.sessions) == {"lower", "sentiment", "vectors"}
+    for session in onnx.engine.sessions.values():
+        opts = session.get_session_options()
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert opts.intra_op_num_threads == onnx.engine.threads >= 1

@@ -26,6 +26,7 @@ from torch import nn
 from service.encoder import FrozenTop
 from service.sentiment.model import SentimentModel
 from service.sentiment.ort_arena import use_shared_arena
+from service.sentiment.ort_threads import sleeping_threads
 
 log = logging.getLogger(__name__)
 PARTS = ("lower", "sentiment", "vectors")  # the latter two output token states (pooled in numpy)
@@ -103,8 +104,8 @@ class OnnxEngine:
         self.name = "onnx-int8" if int8 else "onnx"
         paths = build_graphs(model, top, version, int8, cache_dir or default_cache_dir())
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
+        self.threads = threads or (os.cpu_count() or 1)
+        sleeping_threads(opts, self.threads)  # no spinning between the three parts' runs (``ort_threads.py``)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         use_shared_arena(opts)  # one arena for the three sessions, no doubling (issue #13: memory under load)
         self.sessions = {p: ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
