@@ -55,13 +55,14 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
     import torch  # noqa: PLC0415
 
     from benchmarks.bench_sentiment import comments  # noqa: PLC0415
-    from service.config import Settings  # noqa: PLC0415
+    from service.config import Settings, batch_process_settings  # noqa: PLC0415
 
     torch.set_num_threads(threads)
     texts = comments(n)[0] if source == "test" else survey_comments(n)
-    settings = Settings(inference_batch_size=batch_size, torch_threads=threads, inference_units=units,
-                        inference_engine=engine if engine in get_args(EngineName) else "torch",
-                        **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"}))
+    settings = batch_process_settings(Settings(  # one caller, as in batch scoring
+        inference_batch_size=batch_size, torch_threads=threads, inference_units=units,
+        inference_engine=engine if engine in get_args(EngineName) else "torch",
+        **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"})))
     t0 = time.perf_counter()
     if kind == "pipeline":
         from service.pipeline import AnalysisPipeline  # noqa: PLC0415

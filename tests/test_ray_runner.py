@@ -11,6 +11,7 @@ import pytest
 from batch_helpers import sample_frame, write_frame
 from service.batch.cli import run_score
 from service.cli import build_parser
+from service.themes import ThemeComponents
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install '.[ray]'")
 
@@ -34,7 +35,7 @@ def score(settings, *argv: str, pipeline=None) -> int:
 
 
 def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path, ray_local, pipeline, settings,
-                                                                   capsys):
+                                                                   capsys, monkeypatch):
     src = write_frame(sample_frame(n_good=22), tmp_path / "survey.csv")  # 24 rows: 2 rejected, 22 scored
     # the workers run the engine the local pipeline runs (the app resolved "auto" to the server's engine)
     settings = settings.model_copy(update={"inference_engine": pipeline.sentiment.engine})
@@ -42,7 +43,13 @@ def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path,
     assert score(settings, str(src), "-o", str(local), "--meta", "score=nps", "--no-report", pipeline=pipeline) == 0
     # 24 rows fit one 100-row block: re-cut into 2 blocks per worker, so that both workers score
     args = [str(src), "-o", str(out), "--meta", "score=nps", "--engine", "ray", "--workers", "2", "--block-rows", "100"]
-    assert score(settings, *args, "--keep-state") == 0
+
+    def no_encoder_in_the_driver(*_: object, **__: object) -> None:
+        raise AssertionError("the Ray driver loaded theme components (an encoder) itself")
+
+    with monkeypatch.context() as m:  # the workers are processes of their own: only the driver is checked
+        m.setattr(ThemeComponents, "load", no_encoder_in_the_driver)
+        assert score(settings, *args, "--keep-state") == 0
     err = capsys.readouterr().err
     assert "2 workers x 1 threads, 4 blocks of 6 rows" in err and "wrote 24 rows" in err and "2 rejected" in err
 
@@ -57,6 +64,7 @@ def test_ray_rows_match_the_local_runner_and_resume_exactly_once(tmp_path: Path,
     assert report["rows"] == 24 and report["errors"] == 2 and report["scored"] == 22
     assert report["themes"]["n_comments"] == 22 and report["themes"]["themes"]
     assert report["sampled_comments"] == 22  # under themes_report_max_comments: the whole dump is the sample
+    assert report["themes"]["model_version"] == pipeline.themes.components.version  # recorded by the fitting worker
 
     # a driver killed after blocks 0 and 3: blocks 1-2 lost, a half-written part left behind
     state = tmp_path / "ray.parquet.tpray"

@@ -28,7 +28,7 @@ from service.batch.report import DumpReport
 from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.runner import run_job
 from service.batch.writers import write_output
-from service.config import Settings, get_settings
+from service.config import Settings, batch_process_settings, get_settings
 from service.logsafe import describe_error
 from service.pipeline import AnalysisPipeline
 from service.storage import Repository, make_engine
@@ -146,7 +146,7 @@ def run_score(args: argparse.Namespace, pipeline: AnalysisPipeline | None = None
 
     ``timings`` (if given) receives seconds per phase: read, load_models, score, themes_report, write.
     """
-    settings = settings or get_settings()
+    settings = batch_process_settings(settings or get_settings())
     timings = {} if timings is None else timings
     if args.chunk_rows:
         settings = settings.model_copy(update={"batch_chunk_rows": args.chunk_rows})

@@ -44,7 +44,7 @@ from service.batch.report import DumpReport, _Dump, _theme_report
 from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.scoring import score_rows
 from service.batch.writers import write_output
-from service.config import Settings
+from service.config import Settings, batch_process_settings
 from service.storage import ExportRow
 from service.storage.models import utcnow
 from service.storage.repository import dumps
@@ -54,6 +54,7 @@ from service.themes.model import CommentTheme
 log = logging.getLogger(__name__)
 PLAN_FILE = "plan.json"
 MODEL_META, MODEL_ARRAYS = "themes.json", "themes.npz"
+VERSION_KEY = "components_version"  # in MODEL_META: the version string of the components the themes were fitted with
 UNITS_ROWS_KEY = "touchpoints.units_rows"  # a units file's footer: how many of its rows carry units
 
 
@@ -185,7 +186,7 @@ class BlockWorker:
         from service.pipeline import AnalysisPipeline  # noqa: PLC0415
 
         torch.set_num_threads(threads)
-        self.settings = Settings(**{**settings, "torch_threads": threads})
+        self.settings = batch_process_settings(Settings(**{**settings, "torch_threads": threads}))
         self.state = Path(state)
         self.plan = Plan.load(self.state)
         assert self.plan is not None
@@ -296,11 +297,25 @@ def _dump_of(tables: Iterator[dict[str, list]]) -> tuple[_Dump, Counter[str], Co
     return dump, languages, sentiments, n, errors
 
 
-def load_model(state: Path, components: Any) -> Any:
+def _stored_model(state: Path) -> tuple[dict, dict[str, np.ndarray]]:
     meta = json.loads((state / MODEL_META).read_text())
     with np.load(state / MODEL_ARRAYS) as z:
-        arrays = {k: z[k] for k in z.files}
-    return components.new_model().load_state(meta, arrays)
+        return meta, {k: z[k] for k in z.files}
+
+
+def load_model(state: Path, components: Any) -> Any:
+    """The fitted themes with the configured stages (a worker assigns with them)."""
+    return components.new_model().load_state(*_stored_model(state))
+
+
+def load_report_model(state: Path) -> tuple[Any, str]:
+    """(the fitted themes without any stage, the theme components' version): all the driver's report reads, so
+    the driver loads no encoder and embeds no taxonomy (the workers did both)."""
+    from service.themes.model import ThemeModel  # noqa: PLC0415 - the themes stack, when used
+
+    meta, arrays = _stored_model(state)
+    bare = ThemeModel(embedder=None, mapper=None, grouping=None, clustering=None, subclustering=None)  # type: ignore[arg-type]
+    return bare.load_state(meta, arrays), str(meta.get(VERSION_KEY, "not recorded (fitted by an older version)"))
 
 
 def fit_themes(state: Path, plan: Plan, settings: Settings, components: Any) -> int:
@@ -329,18 +344,19 @@ def fit_themes(state: Path, plan: Plan, settings: Settings, components: Any) -> 
             seen += 1
     model = components.new_model().fit(*sample.subset(np.arange(len(sample.texts))))
     meta, arrays = model.to_state()
+    meta[VERSION_KEY] = components.version  # for the driver's report, which loads no theme components
     np.savez(state / f".{MODEL_ARRAYS}", **arrays)
     os.replace(state / f".{MODEL_ARRAYS}", state / MODEL_ARRAYS)
     _atomic_write_text(state / MODEL_META, json.dumps(meta))
     return len(sample.texts)
 
 
-def build_dump_report(state: Path, plan: Plan, name: str, components: Any, sampled: int) -> DumpReport:
-    """The local runner's report, from the parts and the map step's assignments."""
+def build_dump_report(state: Path, plan: Plan, name: str, sampled: int) -> DumpReport:
+    """The local runner's report, from the parts and the map step's assignments (themes when ``sampled``)."""
     dump, languages, sentiments, n, errors = _dump_of(_load_dump(state, range(plan.blocks)))
     themes = None
-    if components is not None and sampled:
-        model = load_model(state, components)
+    if sampled:
+        model, version = load_report_model(state)
         assigned: list[list[CommentTheme]] = []
         by_row: dict[str, list] = {}
         for i in range(plan.blocks):
@@ -349,7 +365,7 @@ def build_dump_report(state: Path, plan: Plan, name: str, components: Any, sampl
         for k, row_idx in enumerate(dump.rows):
             assigned.append([CommentTheme(t, s, c, tuple(int(first_unit[k]) + u for u in us))
                              for t, s, c, us in by_row.get(str(row_idx), [])])
-        themes = _theme_report(model, dump, assigned, components.version)
+        themes = _theme_report(model, dump, assigned, version)
     return DumpReport(job_id=f"ray-{plan.fingerprint[:12]}", dataset=name, generated_at=utcnow().isoformat() + "Z",
                       rows=n, scored=n - errors, errors=errors, languages=dict(languages.most_common()),
                       sentiment=dict(sentiments.most_common()), sampled_comments=sampled, themes=themes,
@@ -447,7 +463,7 @@ def remove_temporaries(state: Path) -> None:
 def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, fmt_in: str, fmt_out: str,
         mapping: ColumnMapping, say: Callable[[str], None], progress: Callable[..., Any]) -> int:
     """The driver of ``touchpoints score --engine ray`` (exit codes as the local runner's)."""
-    from service.themes import ThemeComponents, themes_available  # noqa: PLC0415 - the themes stack, when used
+    from service.themes import themes_available  # noqa: PLC0415 - the themes stack, when used
 
     if fmt_out != "parquet":
         say("error: --engine ray writes Parquet; give an OUTPUT ending in .parquet")
@@ -482,10 +498,8 @@ def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, f
             pool.map("score", todo, bar.update)
         timings["score"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        components = None
         sampled = 0
         if not args.no_report and themes_available(settings.themes_path):
-            components = ThemeComponents.load(settings)
             if not (state / MODEL_META).exists():
                 say("fitting themes on a sample ...")
                 pool.map("fit", [0])  # in a worker: its engine embedded the units and embeds the taxonomy
@@ -498,7 +512,7 @@ def run(args: Any, settings: Settings, timings: dict[str, float], state: Path, f
     peak = pool.peak_rss_mib
     t0 = time.perf_counter()
     n = merge_parts(state, plan, args.output)
-    report = None if args.no_report else build_dump_report(state, plan, args.input.name, components, sampled)
+    report = None if args.no_report else build_dump_report(state, plan, args.input.name, sampled)
     if report is not None:
         prefix = args.report or args.output.with_suffix("").with_name(args.output.stem + ".themes")
         for ext, render in (("json", report_json), ("csv", report_csv), ("html", report_html)):
