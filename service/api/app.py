@@ -15,7 +15,7 @@ from service.api.body_guard import BodyGuard
 from service.api.errors import install_error_handlers
 from service.api.request_id import RequestIdMiddleware
 from service.api import auth, database, routes_comments, routes_jobs, routes_themes
-from service.config import SERVER_AUTO_ENGINE, Settings, get_settings
+from service.config import Settings, get_settings, server_settings
 from service.malloc_arenas import release_freed_heap
 from service.pipeline import AnalysisPipeline
 from service.schemas import HealthOut, ReadyOut
@@ -25,9 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, pipeline: AnalysisPipeline | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    if settings.inference_engine == "auto":  # a long-running server: the engine whose memory stays flat under load
-        settings = settings.model_copy(update={"inference_engine": SERVER_AUTO_ENGINE})
+    settings = server_settings(settings or get_settings())  # a long-running server: its own resolution of auto
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -23,7 +23,7 @@ BATCH_TOLERANCE: dict[str, float] = {"torch": 1e-4, "onnx": 1e-4, "torch-bf16": 
 def resolve_engine(name: str) -> str:
     """``auto`` for batch scoring: torch-bf16 where bfloat16 runs in hardware (3x torch's speed, within 0.002
     macro-F1), else onnx (without bf16 units, bf16 is emulated and slower than fp32). The HTTP service resolves
-    ``auto`` itself (``SERVER_AUTO_ENGINE``)."""
+    ``auto`` itself (``service.config.server_settings``)."""
     if name != "auto":
         return name
     return "torch-bf16" if native_bf16() else "onnx"

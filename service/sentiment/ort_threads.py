@@ -1,15 +1,12 @@
 """ONNX Runtime threads that sleep when their run ends (issue #11: latency and throughput on few cores).
 
 The encoder runs as three sessions (lower layers, sentiment top, theme top) one after another, each
-with its own intra-op pool. By default a pool's threads spin for a while after every run (a test
+with its own intra-op pool. By default a pool's threads spin for a while after every run (the test
 measures ~29 ms of CPU per 50 ms idle on a small graph): on 2 cores the next part's threads then fight
-the previous part's, and the request threads' own work (HTTP, language ID, spaCy) waits too. Measured
-in one process, fp32 ONNX, the survey answers, spinning on → off, each pair run back to back:
-- quiet machine: one comment at a time p50 / p99 66 / 119 → 26 / 46 ms; batches of 256 103 → 117 comments/s;
-- with a niced background job on both cores: one at a time p50 120 → 27 ms; 8 concurrent callers 17–20 →
-  44–51 comments/s; batches of 256 44–47 → 68–72 comments/s.
-One pool shared by the three sessions (ONNX Runtime's global pool) was faster than spinning per-session
-pools but slower than these in every case with the background job (it spins, and Python cannot turn that off).
+the previous part's, and the request threads' own work (HTTP, language ID, spaCy) waits too. The README
+(Sentiment → latency) has the real server's figures before and after, with the commands.
+ONNX Runtime's one global pool for all sessions was tried as well and kept spinning (Python cannot turn
+that off), so per-session pools that sleep are what the engine uses.
 """
 
 from __future__ import annotations
