@@ -13,7 +13,7 @@ from service.segmentation import ClauseSegmenter, SentenceSplitter
 from service.themes import ThemeComponents
 from service.themes.clustering import AgglomerativeThemes, WardThemes
 from service.themes.mapping import Calibration, TaxonomyMapper
-from service.themes.model import flatten
+from service.themes.model import ThemeModel, flatten
 from service.themes.report import build_report, impact, score_metric
 from service.themes.taxonomy import Taxonomy, Touchpoint
 from training.data import DATA_DIR
@@ -166,6 +166,19 @@ def test_edits_survive_persistence_and_steer_assignment(comp, fitted, parallel):
         again.rename("no-such-theme", "x")
     with pytest.raises(ValueError):
         again.merge(["delivery", "delivery"])
+
+
+def test_stored_model_without_stages_reads_the_themes_but_cannot_fit(fitted):
+    """What the Ray driver's report reads: the fitted themes, no encoder, no taxonomy."""
+    meta, arrays = fitted.to_state()
+    bare = ThemeModel.stored(meta, arrays)
+    assert bare.embedder is None and bare.mapper is None
+    assert [(t.theme_id, t.label, t.touchpoint) for t in bare.themes_] == \
+        [(t.theme_id, t.label, t.touchpoint) for t in fitted.themes_]
+    assert bare.n_comments_ == fitted.n_comments_
+    np.testing.assert_allclose(np.stack([t.centroid for t in bare.themes_]), np.stack([t.centroid for t in fitted.themes_]))
+    with pytest.raises(ValueError, match="clustering stage"):
+        bare.fit(["Paketet kom aldrig fram."], ["sv"])
 
 
 def test_saved_model_refuses_a_taxonomy_without_its_touchpoints(comp, fitted, tmp_path: Path):

@@ -314,8 +314,7 @@ def load_report_model(state: Path) -> tuple[Any, str]:
     from service.themes.model import ThemeModel  # noqa: PLC0415 - the themes stack, when used
 
     meta, arrays = _stored_model(state)
-    bare = ThemeModel(embedder=None, mapper=None, grouping=None, clustering=None, subclustering=None)  # type: ignore[arg-type]
-    return bare.load_state(meta, arrays), str(meta.get(VERSION_KEY, "not recorded (fitted by an older version)"))
+    return ThemeModel.stored(meta, arrays), str(meta.get(VERSION_KEY, "not recorded (fitted by an older version)"))
 
 
 def fit_themes(state: Path, plan: Plan, settings: Settings, components: Any) -> int:

@@ -91,7 +91,7 @@ class ThemeModel:
     """``fit(texts, languages)`` finds themes; ``predict(...)`` assigns new comments to them."""
 
     def __init__(self, embedder: ThemeEmbedder | None, mapper: TaxonomyMapper | None,
-                 grouping: AgglomerativeThemes | None, clustering: AgglomerativeThemes | WardThemes,
+                 grouping: AgglomerativeThemes | None, clustering: AgglomerativeThemes | WardThemes | None,
                  subclustering: AgglomerativeThemes | WardThemes | None,
                  keywords: ClassTfidfKeywords | None = None, segmenter: ClauseSegmenter | None = None,
                  min_theme_size: int = 3, min_theme_share: float = 0.005, max_sample: int = 200,
@@ -147,6 +147,8 @@ class ThemeModel:
             raise ValueError("texts and languages must have the same length")
         if not texts:
             raise ValueError("cannot find themes in zero comments")
+        if self.clustering is None:
+            raise ValueError("a model without a clustering stage (ThemeModel.stored) cannot be fitted")
         per_comment = self._units(texts, units)
         flat = flatten(per_comment)
         X = self._vectors(texts, per_comment, flat, languages, vectors)
@@ -537,6 +539,12 @@ class ThemeModel:
         samples = [t.sample for t in self.themes_ if t.sample is not None]
         arrays["samples"] = np.concatenate(samples).astype(np.float16) if samples else np.zeros((0, 0), np.float16)
         return meta, arrays
+
+    @classmethod
+    def stored(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "ThemeModel":
+        """The fitted themes of a stored model without any stage: enough to report on assignments made
+        elsewhere (the Ray driver's report), without loading an encoder; it cannot fit or embed."""
+        return cls(embedder=None, mapper=None, grouping=None, clustering=None, subclustering=None).load_state(meta, arrays)
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> "ThemeModel":
         if meta.get("format") != STATE_FORMAT:
