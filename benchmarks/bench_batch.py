@@ -3,9 +3,12 @@
 Builds an N-row file (default 100,000) from the shared sv/da/fi/en datasets (about 0.5% of rows
 are deliberately bad, to exercise per-row reporting), scores it through the same code path as
 the CLI (ingest -> chunked resumable scoring -> themes report -> output file), and prints
-rows/second and peak memory. Run smaller with ``--rows``.
+rows/second and peak memory. Run smaller with ``--rows``. ``--comments mixed`` (default) mixes
+reviews of up to 2,000 characters with short lines; ``--comments survey`` draws only texts of at most
+120 characters (short reviews, social comments, subtitle lines, support requests), the length of
+survey answers.
 
-    python benchmarks/bench_batch.py --rows 100000 --format csv
+    python benchmarks/bench_batch.py --rows 100000 --format csv [--comments survey]
 """
 
 from __future__ import annotations
@@ -27,37 +30,61 @@ from service.batch.cli import run_score
 from service.cli import build_parser
 from service.config import REPO_ROOT
 
-# (file under the data dir, language column filter or None, language code)
-SOURCES = [
-    ("trustpilot_sv_2025/trustpilot_sv_2025.tsv", None, "sv"),
-    ("trustpilot_da_sentida/trustpilot_da_sentida.tsv", None, "da"),
-    ("xed_emotion/xed_emotion.tsv", "fi", "fi"),
-    ("semeval_absa_en/semeval_absa_en_sentences.tsv", None, "en"),
-]
+# Per dump kind and language: (file under the data dir, language column filter or None), in order.
+SOURCES: dict[str, dict[str, list[tuple[str, str | None]]]] = {
+    "mixed": {
+        "sv": [("trustpilot_sv_2025/trustpilot_sv_2025.tsv", None)],
+        "da": [("trustpilot_da_sentida/trustpilot_da_sentida.tsv", None)],
+        "fi": [("xed_emotion/xed_emotion.tsv", "fi")],
+        "en": [("semeval_absa_en/semeval_absa_en_sentences.tsv", None)],
+    },
+    "survey": {
+        "sv": [("trustpilot_sv_2025/trustpilot_sv_2025.tsv", None), ("swe_sentiment_emoji/swe_sentiment_emoji.tsv", None),
+               ("trustpilot_sv_neutral_2023/trustpilot_sv_neutral_2023.tsv", None)],
+        "da": [("trustpilot_da_sentida/trustpilot_da_sentida.tsv", None), ("sam_da_social/sam_da_social.tsv", None),
+               ("lcc_sentiment_da/lcc_sentiment_da.tsv", None)],
+        "fi": [("xed_emotion/xed_emotion.tsv", "fi")],
+        "en": [("semeval_absa_en/semeval_absa_en_sentences.tsv", None),
+               ("bitext_customer_support_en/bitext_customer_support_en.tsv", None)],
+    },
+}
+MAX_CHARS = {"mixed": 2000, "survey": 120}  # mixed: longer texts are cut; survey: longer ones are skipped
+# Texts drawn per language before they repeat. The mixed dump is kept as it was (first rows, repeats
+# included) so that earlier figures stay reproducible; the survey dump takes distinct texts only.
+PER_LANGUAGE = {"mixed": 20_000, "survey": 50_000}
 BAD_EVERY = 200  # one bad row (empty, control character, or over-long) per this many
 
 
-def _texts(data_dir: Path, rel: str, lang_filter: str | None, limit: int) -> list[str]:
+def _texts(data_dir: Path, files: list[tuple[str, str | None]], kind: str, limit: int) -> list[str]:
+    """Up to ``limit`` texts of one language, file by file in order (distinct ones for ``survey``)."""
     out: list[str] = []
-    with open(data_dir / rel, encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if lang_filter and row.get("lang") != lang_filter:
-                continue
-            text = (row.get("text") or "").strip()
-            if text:
-                out.append(text[:2000])
-            if len(out) >= limit:
-                break
+    seen: set[str] = set()
+    for rel, lang_filter in files:
+        with open(data_dir / rel, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if lang_filter and row.get("lang") != lang_filter:
+                    continue
+                text = (row.get("text") or "").strip()
+                if not text or (kind == "survey" and len(text) > MAX_CHARS[kind]):
+                    continue
+                text = text[: MAX_CHARS[kind]]
+                if kind == "survey" and text in seen:
+                    continue
+                seen.add(text)
+                out.append(text)
+                if len(out) >= limit:
+                    return out
     if not out:
-        raise SystemExit(f"no texts in {data_dir / rel}")
+        raise SystemExit(f"no texts in {[rel for rel, _ in files]} under {data_dir}")
     return out
 
 
-def generate(path: Path, rows: int, data_dir: Path) -> None:
+def generate(path: Path, rows: int, data_dir: Path, kind: str = "mixed") -> None:
     """Interleave the four languages; ids are unique, texts repeat when rows exceed the sources."""
-    per_lang = max(1, rows // len(SOURCES) + 1)
-    streams = [cycle(_texts(data_dir, rel, filt, min(per_lang, 20_000))) for rel, filt, _ in SOURCES]
-    langs = cycle([code for *_, code in SOURCES])
+    sources = SOURCES[kind]
+    per_lang = max(1, rows // len(sources) + 1)
+    streams = [cycle(_texts(data_dir, files, kind, min(per_lang, PER_LANGUAGE[kind]))) for files in sources.values()]
+    langs = cycle(list(sources))
     bad = cycle(["", "broken \x07 control", "x" * 6000])
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, delimiter="\t" if path.suffix == ".tsv" else ",")
@@ -125,6 +152,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
     ap.add_argument("--workdir", type=Path, help="keep files here (default: a temporary directory)")
     ap.add_argument("--chunk-rows", type=int)
+    ap.add_argument("--comments", default="mixed", choices=list(SOURCES), help="the dump's texts (see above)")
     ap.add_argument("--progress", action="store_true", help="show the progress bar")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = ap.parse_args()
@@ -150,7 +178,7 @@ def main() -> None:
         scoring = timings.get("score") or float("nan")
         end_to_end_no_models = total - timings.get("load_models", 0.0)
         figures = {
-            "rows": args.rows, "format": args.format, "cpu_count": os.cpu_count(),
+            "rows": args.rows, "comments": args.comments, "format": args.format, "cpu_count": os.cpu_count(),
             "input_bytes": src.stat().st_size, "output_bytes": out.stat().st_size,
             "seconds": {k: round(v, 2) for k, v in {**timings, "total": total, "generate_input": gen_s}.items()},
             "rows_per_s_scoring": round(args.rows / scoring, 1),
@@ -170,7 +198,7 @@ def main() -> None:
 
 def _gen(work: Path, args: argparse.Namespace) -> Path:
     path = work / "comments.csv"
-    generate(path, args.rows, args.data_dir)
+    generate(path, args.rows, args.data_dir, args.comments)
     return path
 
 

@@ -25,7 +25,7 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.bench_batch import PeakRss, generate  # noqa: E402
+from benchmarks.bench_batch import SOURCES, PeakRss, generate  # noqa: E402
 
 
 def run(config: str, src: Path, work: Path) -> dict:
@@ -54,12 +54,13 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--configs", nargs="+", default=["local", "ray:2x1", "ray:1x2"])
     ap.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    ap.add_argument("--comments", default="mixed", choices=list(SOURCES), help="the dump's texts (bench_batch.py)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         src = work / "dump.csv"
-        generate(src, args.rows, args.data_dir)
+        generate(src, args.rows, args.data_dir, args.comments)
         results = [run(c, src, work) for c in args.configs]
     print(f"\n{args.rows} rows, {psutil.cpu_count()} cores\n")
     print("| config | scoring rows/s | end to end s | phases s | peak RSS, all processes | largest process |")
