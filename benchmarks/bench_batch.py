@@ -111,12 +111,17 @@ def convert(src: Path, fmt: str) -> Path:
 
 class PeakRss:
     """Peak resident memory of a process (default: this one), sampled; with ``tree``, of it and all its
-    descendants together (``peak``) and of the largest of them (``largest``), e.g. a driver and its Ray workers."""
+    descendants together (``peak``), of the largest of them (``largest``) and of the largest descendant
+    alone (``largest_child``: e.g. a Ray worker, beside its driver)."""
 
-    def __init__(self, pid: int | None = None, tree: bool = False, interval: float = 0.2) -> None:
+    def __init__(self, pid: int | None = None, tree: bool = False, interval: float = 0.2,
+                 trace_every: float | None = None) -> None:
         self.proc = psutil.Process(pid or os.getpid())
         self.tree = tree
-        self.peak = self.largest = 0
+        self.peak = self.largest = self.largest_child = 0
+        # with ``trace_every``: (seconds, process MiB, largest descendant MiB) that often, to show memory stays flat
+        self.trace: list[tuple[float, int, int]] = []
+        self._trace_every, self._t0 = trace_every, time.perf_counter()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self.interval = interval
@@ -125,10 +130,14 @@ class PeakRss:
     def _sample(self) -> None:
         try:
             procs = [self.proc, *(self.proc.children(recursive=True) if self.tree else [])]
-            rss = [p.memory_info().rss for p in procs if p.is_running()]
+            rss = [p.memory_info().rss if p.is_running() else 0 for p in procs]
         except psutil.Error:
             return
         self.peak, self.largest = max(self.peak, sum(rss)), max(self.largest, max(rss, default=0))
+        self.largest_child = max(self.largest_child, max(rss[1:], default=0))
+        now = time.perf_counter() - self._t0
+        if self._trace_every and (not self.trace or now - self.trace[-1][0] >= self._trace_every):
+            self.trace.append((round(now, 1), round(rss[0] / 2**20), round(max(rss[1:], default=0) / 2**20)))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -1,12 +1,13 @@
 """``touchpoints score`` on the local runner vs Ray local mode, same dump, same run (issue #11).
 
-    python benchmarks/bench_ray.py [--rows 2000] [--configs local ray:2x1 ray:1x2]
+    python benchmarks/bench_ray.py [--rows 2000] [--configs local ray:2x1 ray:1x2] [--comments mixed|survey]
 
 Each configuration runs ``touchpoints score`` in a fresh process (``ray:WxT`` = ``--engine ray
 --workers W --worker-threads T``, Ray started on this machine) on the same generated sv/da/fi/en
 dump (``bench_batch.py``), with the themes report; it prints scoring rows/s, end-to-end seconds, the
-phases, and the peak resident memory of the whole process tree and of its largest process (a Ray
-worker holds one loaded pipeline and one block, whatever the dump's size).
+phases, and the peak resident memory of the whole process tree, of its largest process and of its
+largest child process (with Ray, a worker: it holds one loaded pipeline and one block, whatever the
+dump's size); ``--json`` also keeps the driver's and the largest child's memory every 30 s.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def run(config: str, src: Path, work: Path) -> dict:
         cmd += ["--engine", "ray", "--workers", w, "--worker-threads", t]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
-    with PeakRss(proc.pid, tree=True, interval=0.5) as rss:
+    with PeakRss(proc.pid, tree=True, interval=0.5, trace_every=30.0) as rss:
         err = proc.communicate()[1]
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -46,7 +47,9 @@ def run(config: str, src: Path, work: Path) -> dict:
     phases = dict((k, float(v)) for k, v in re.findall(r"(\w+) ([\d.]+)s", err.split("time: ")[-1]))
     return {"config": config, "rows_per_s_scoring": float(rate.group(1)) if rate else None,
             "end_to_end_s": round(wall, 1), "phases_s": phases,
-            "peak_rss_tree_mib": round(rss.peak / 2**20), "peak_rss_largest_process_mib": round(rss.largest / 2**20)}
+            "peak_rss_tree_mib": round(rss.peak / 2**20), "peak_rss_largest_process_mib": round(rss.largest / 2**20),
+            "peak_rss_largest_child_mib": round(rss.largest_child / 2**20),
+            "rss_trace_s_driver_largest_child_mib": rss.trace}
 
 
 def main() -> None:
@@ -63,14 +66,16 @@ def main() -> None:
         generate(src, args.rows, args.data_dir, args.comments)
         results = [run(c, src, work) for c in args.configs]
     print(f"\n{args.rows} rows, {psutil.cpu_count()} cores\n")
-    print("| config | scoring rows/s | end to end s | phases s | peak RSS, all processes | largest process |")
-    print("|---|---|---|---|---|---|")
+    print("| config | scoring rows/s | end to end s | phases s | peak RSS, all processes | largest process | "
+          "largest child (Ray: a worker) |")
+    print("|---|---|---|---|---|---|---|")
     base = results[0]["rows_per_s_scoring"]
     for r in results:
         ratio = f" ({r['rows_per_s_scoring'] / base:.2f}×)" if base and r["rows_per_s_scoring"] else ""
+        child = f"{r['peak_rss_largest_child_mib']} MiB" if r["peak_rss_largest_child_mib"] else "-"
         print(f"| {r['config']} | {r['rows_per_s_scoring']}{ratio} | {r['end_to_end_s']} | "
               f"{', '.join(f'{k} {v:.0f}' for k, v in r['phases_s'].items())} | {r['peak_rss_tree_mib']} MiB | "
-              f"{r['peak_rss_largest_process_mib']} MiB |")
+              f"{r['peak_rss_largest_process_mib']} MiB | {child} |")
     if args.json:
         args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=2) + "\n")
 
