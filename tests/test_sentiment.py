@@ -136,3 +136,30 @@ def test_model_card_is_generated_from_metrics():
     metrics = json.loads((MODEL_DIR / "metrics.json").read_text())
     assert (MODEL_DIR / "MODEL_CARD.md").read_text() == card_text(MODEL_DIR, metrics)
     assert set(metrics["test"]["model"]["by_language"]) == {"sv", "da", "fi", "en"}
+
+
+def test_learning_curve_trend_extrapolates_to_the_target():
+    """F1 = 0.5 + 0.02 log2(rows): the card's fit recovers it and says how much more data the target wants."""
+    import math
+
+    from training.sentiment_card import _learning_curve, learning_curve_fit  # noqa: PLC0415
+
+    def f1(n):
+        return 0.5 + 0.02 * math.log2(n)
+
+    a, b = learning_curve_fit([(n, f1(n)) for n in (1000, 2000, 8000)])
+    assert math.isclose(a, 0.5) and math.isclose(b, 0.02)
+
+    def by_language(n):
+        return {"sv": {"macro_f1": f1(n)}, "fi": {"macro_f1": 0.75}}
+
+    metrics = {"training": {"train_rows_by_source": {"s": {"positive": 4000, "negative": 4000}}},
+               "test": {"model": {"by_language": by_language(8000)}},
+               "ablations": {f"rows_{n}": {"train_fraction": n / 8000, "train_rows": n, "by_language": by_language(n)}
+                             for n in (1000, 2000, 4000)}}
+    text = _learning_curve(metrics)
+    # sv: 0.759 at 8,000 rows; 0.80 = 0.5 + 0.02 * 15 needs 2**15 rows, 4.1x the data.
+    sv_row = next(line for line in text.splitlines() if line.startswith("| sv |"))
+    assert sv_row.endswith("| 0.020 | 0.800 | 4.1× (32,768 rows) |")
+    assert "reached" in next(line for line in text.splitlines() if line.startswith("| fi |"))
+    assert "No learning curve" in _learning_curve({**metrics, "ablations": {}})

@@ -64,3 +64,38 @@ def test_temperature_scaling_recovers_known_temperature():
     p = np.exp(true) / np.exp(true).sum(1, keepdims=True)
     gold = np.array([rng.choice(3, p=row) for row in p])
     assert fit_temperature(true * 2.0, gold) == pytest.approx(2.0, rel=0.1)
+
+
+def test_learning_curve_fraction_reuses_the_cache_and_draws_per_source(tmp_path, capsys):
+    """A learning-curve point fine-tunes on a per-source share of the cached subset, under its own checkpoint."""
+    full, half = tmp_path / "full", tmp_path / "half"
+    main([*_args(tmp_path, full), "--skip-eval", "--skip-frozen"])
+    capsys.readouterr()
+    main([*_args(tmp_path, half), "--skip-eval", "--skip-frozen", "--train-fraction", "0.5"])
+    log = capsys.readouterr().out
+    assert "cached lower states loaded" in log and "resumed from" not in log  # same cache, its own checkpoint
+    t_full = json.loads((full / "calibration.json").read_text())["training"]
+    t_half = json.loads((half / "calibration.json").read_text())["training"]
+    assert t_half["train_fraction"] == 0.5 and t_full["train_fraction"] == 1.0
+    def sizes(training):
+        return {source: sum(labels.values()) for source, labels in training["train_rows_by_source"].items()}
+
+    assert sizes(t_half) == {source: max(1, round(n / 2)) for source, n in sizes(t_full).items()}
+    assert t_half["train_rows"] == sum(sizes(t_half).values()) < t_full["train_rows"]
+    assert (full / "model.safetensors").read_bytes() != (half / "model.safetensors").read_bytes()
+
+
+def test_learning_curve_subset_is_seeded_and_validated():
+    import random
+
+    from training.sentiment_data import Example
+    from training.train_sentiment import learning_curve_subset
+
+    rows = [Example(key=f"k{i}", text=f"t{i}", label="positive", lang="sv", source="a" if i < 30 else "b", split="train")
+            for i in range(40)]
+    picked = learning_curve_subset(rows, 0.5, random.Random(0))
+    assert picked == learning_curve_subset(rows, 0.5, random.Random(0)) == sorted(picked)
+    assert sum(i < 30 for i in picked) == 15 and sum(i >= 30 for i in picked) == 5
+    assert learning_curve_subset(rows, 1.0, random.Random(0)) == list(range(40))
+    with pytest.raises(ValueError):
+        learning_curve_subset(rows, 0.0, random.Random(0))

@@ -28,7 +28,7 @@ from service.sentiment.model import LABELS, SentimentModel, softmax
 from training.data import REPO_ROOT
 from training.sentiment_baseline import BagOfWordsBaseline, LengthOnlyBaseline
 from training.sentiment_card import write_card
-from training.sentiment_data import Example, describe, load_examples
+from training.sentiment_data import Example, counted, describe, load_examples
 from training.sentiment_frozen import FrozenEncoder, FrozenLogReg
 from training.sentiment_metrics import evaluate, expected_calibration_error, paired_bootstrap
 from training.sentiment_references import LEGACY_COMMIT, LEGACY_PREDICTIONS, load_predictions
@@ -94,7 +94,8 @@ def ablation_summary(model_dir: Path, test_rows: Sequence[Example], batch_size: 
     return {
         "model_dir": _display(model_dir), "training_command": training.get("command"),
         "trainable_layers": model.model.config.trainable_layers, "epochs": training.get("epochs"),
-        "cpu_hours": training.get("cpu_hours"), "dev_mean_language_macro_f1": calibration.get("dev_mean_language_macro_f1"),
+        "cpu_hours": training.get("cpu_hours"), "train_rows": counted(training.get("train_rows_by_source")),
+        "train_fraction": training.get("train_fraction", 1.0), "dev_mean_language_macro_f1": calibration.get("dev_mean_language_macro_f1"),
         "weights_mib": round((model_dir / "model.safetensors").stat().st_size / 2**20, 2),
         "overall": result["overall"], "by_language": result["by_language"],
     }

@@ -156,3 +156,8 @@ def describe(examples: list[Example]) -> dict[str, dict[str, int]]:
     for ex in examples:
         counts.setdefault(ex.source, Counter())[ex.label] += 1
     return {s: dict(sorted(c.items())) for s, c in sorted(counts.items())}
+
+
+def counted(description: dict[str, dict[str, int]] | None) -> int | None:
+    """Rows in a ``describe`` result (None when there is none)."""
+    return sum(sum(labels.values()) for labels in description.values()) if description else None

@@ -69,6 +69,24 @@ def capped_groups(rows: Sequence[Example], group: Callable[[Example], str], cap:
     return out
 
 
+def learning_curve_subset(rows: Sequence[Example], fraction: float, rng: random.Random) -> list[int]:
+    """Sorted indices of a seeded ``fraction`` of ``rows``, drawn per source so the mix stays as it is.
+
+    Indices into the full training subset, whose cached lower states are reused: a learning-curve
+    point costs only its own fine-tuning steps.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"the training fraction must be in (0, 1], got {fraction}")
+    by_source: dict[str, list[int]] = {}
+    for i, ex in enumerate(rows):
+        by_source.setdefault(ex.source, []).append(i)
+    picked: list[int] = []
+    for source in sorted(by_source):
+        part = by_source[source]
+        picked.extend(rng.sample(part, max(1, round(fraction * len(part)))) if fraction < 1.0 else part)
+    return sorted(picked)
+
+
 def class_weights(examples: Sequence[Example]) -> torch.Tensor:
     """Inverse class frequency ('balanced', as in the baseline): macro-F1 is the target metric."""
     counts = Counter(e.label for e in examples)
@@ -201,8 +219,15 @@ def train(args: argparse.Namespace) -> Path:
     dev_cache = StateCache.build(net, dev_ids, tokenizer.pad, cache_dir / "dev.pt", "dev")
     label_idx = {label: i for i, label in enumerate(LABELS)}
     y_train = torch.tensor([label_idx[e.label] for e in train_rows])
+    # Rows the fine-tuning sees (all, or a learning-curve fraction of the cached ones).
+    fit_idx = learning_curve_subset(train_rows, args.train_fraction, random.Random(args.seed))
+    fit_rows = [train_rows[i] for i in fit_idx]
+    if len(fit_idx) < len(train_rows):
+        print(f"learning curve: fine-tuning on {len(fit_idx)} of the {len(train_rows)} cached rows "
+              f"({args.train_fraction:g}, per source)", flush=True)
     dev_gold = np.array([label_idx[e.label] for e in dev_rows])
-    print(f"lower states ready at {time.perf_counter() - t0:.0f}s", flush=True)
+    lower_states_seconds = time.perf_counter() - t0  # ~0 when the cache was already there
+    print(f"lower states ready at {lower_states_seconds:.0f}s", flush=True)
 
     if not args.skip_frozen:  # the frozen-encoder reference, before any weight changes
         t_frozen = time.perf_counter()
@@ -214,7 +239,7 @@ def train(args: argparse.Namespace) -> Path:
                                       "command": "python -m training.train_sentiment " + " ".join(args.argv)})
         print(f"frozen e5 + LR: dev mean-language macro-F1 {frozen.dev_f1_:.4f} (C={frozen.C_}) -> {args.frozen_dir}", flush=True)
 
-    steps_per_epoch = math.ceil(len(train_rows) / args.batch_size)
+    steps_per_epoch = math.ceil(len(fit_idx) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup = max(1, int(0.06 * total_steps))
     layer_params = [p for n, p in net.trainable_named_parameters() if not n.startswith("classifier.")]
@@ -225,13 +250,15 @@ def train(args: argparse.Namespace) -> Path:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
     )
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(train_rows))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(fit_rows))
     trainable = sum(p.numel() for p in net.trainable_parameters())
     print(f"fine-tuning {args.trainable_layers} of {net.backbone.config.num_hidden_layers} layers + head: "
           f"{trainable / 1e6:.2f}M trainable params, {args.epochs} epochs x {steps_per_epoch} steps", flush=True)
 
     # Named by what changes the weights (not by output paths), so any re-run of the same recipe resumes.
     recipe = [args.seed, args.epochs, args.batch_size, args.lr, args.head_lr, args.dropout, args.threads]
+    if args.train_fraction < 1.0:  # the full recipe keeps its old name, so its checkpoints still resume
+        recipe.append(args.train_fraction)
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -248,14 +275,15 @@ def train(args: argparse.Namespace) -> Path:
                    ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").rename(ckpt_path)
 
-    lengths = train_cache.lengths()
+    all_lengths = train_cache.lengths()
+    lengths = [all_lengths[i] for i in fit_idx]
     for epoch in range(state["epoch"], args.epochs):
         batches = make_batches(lengths, args.batch_size, random.Random(args.seed * 1000 + epoch))
         torch.manual_seed(args.seed * 1000 + epoch + state["batch"])  # dropout stream, resumable
         net.train()
         t_epoch, running, first = time.perf_counter(), 0.0, state["batch"]
         for b in range(first, len(batches)):
-            batch = batches[b]
+            batch = [fit_idx[i] for i in batches[b]]
             hidden, mask = train_cache.batch(batch)
             loss = loss_fn(net.upper(hidden, mask), y_train[batch])
             loss.backward()
@@ -297,9 +325,11 @@ def train(args: argparse.Namespace) -> Path:
             "command": "python -m training.train_sentiment " + " ".join(args.argv),
             "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
             "head_lr": args.head_lr, "threads": args.threads, "train_seconds": round(train_seconds, 1),
+            "lower_states_seconds": round(lower_states_seconds, 1),
             "cpu_hours": round(train_seconds * args.threads / 3600, 2),
             "history": state["history"], "train_caps": caps, "dev_per_language": args.dev_per_language,
-            "train_rows_by_source": describe(train_rows),
+            "train_fraction": args.train_fraction, "train_rows": len(fit_rows),
+            "train_rows_by_source": describe(fit_rows),
         },
     })
     if not args.skip_eval:
@@ -329,6 +359,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-eval", action="store_true", help="do not write metrics.json / MODEL_CARD.md")
     ap.add_argument("--skip-frozen", action="store_true", help="do not fit the frozen e5 + LR reference")
+    ap.add_argument("--train-fraction", type=float, default=1.0,
+                    help="fine-tune on this seeded share of the training subset, per source (learning curves; "
+                         "the lower-layer cache of the whole subset is reused)")
     ap.add_argument("--cap", action="append", default=[], metavar="SOURCE=N",
                     help=f"training rows drawn from SOURCE (default caps: {TRAIN_CAPS})")
     args = ap.parse_args(argv)
@@ -336,6 +369,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.cap = {src: int(n) for src, n in (item.split("=", 1) for item in args.cap)}
     except ValueError:
         ap.error("--cap wants SOURCE=N with an integer N")
+    if not 0.0 < args.train_fraction <= 1.0:
+        ap.error(f"--train-fraction must be in (0, 1], got {args.train_fraction}")
     args.argv = list(argv if argv is not None else sys.argv[1:])
     return args
 
