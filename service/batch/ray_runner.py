@@ -44,8 +44,8 @@ from service.batch.report import DumpReport, _Dump, _theme_report
 from service.batch.report_render import report_csv, report_html, report_json
 from service.batch.scoring import score_rows
 from service.batch.writers import write_output
-from service.malloc_arenas import release_freed_heap
 from service.config import Settings, batch_process_settings
+from service.malloc_arenas import release_freed_heap
 from service.storage import ExportRow
 from service.storage.models import utcnow
 from service.storage.repository import dumps
