@@ -34,6 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
 from service.config import Settings
+from service.encoder.theme_top import PRETRAINED
 from service.themes import ThemeComponents
 from service.themes.clustering import WardThemes
 from service.themes.model import ThemeModel, flatten
@@ -53,7 +54,10 @@ def encode(comp: ThemeComponents, texts: Sequence[str], langs: Sequence[str]) ->
     """Units and raw (uncentred) vectors, cached on disk."""
     units = comp.segmenter.transform(texts)
     flat = flatten(units)
-    h = hashlib.sha256(f"{comp.embedder.centering_.backbone_sha256_}|{comp.embedder.units}".encode())
+    key = f"{comp.embedder.centering_.backbone_sha256_}|{comp.embedder.units}"
+    if comp.embedder.centering_.theme_top_ != PRETRAINED:  # a distilled top's vectors get their own entries
+        key += f"|top {comp.embedder.centering_.theme_top_}"
+    h = hashlib.sha256(key.encode())
     for u in flat:
         h.update(f"{u.text}|{u.start}|{texts[u.comment] if not u.whole else ''}".encode("utf-8", "surrogatepass") + b"\x00")
     path = CACHE / f"{h.hexdigest()[:24]}.npy"
