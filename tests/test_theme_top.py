@@ -103,3 +103,13 @@ def test_themes_refuse_language_means_measured_with_another_top_and_the_scorer_l
     assert isinstance(scorer.shared.top, DistilledTop)
     shipped = load_scorer(Settings().sentiment_path, Settings(**torch_only), file, shared_pass=True)
     assert isinstance(shipped.shared.top, FrozenTop)
+
+
+def test_distillation_holds_out_whole_comments():
+    from training.distill_theme_top import held_out  # noqa: PLC0415 - the training script, not the service
+
+    origin = [1, 1, 1, 2, 3, 3, 4, 5, 5, 5]  # the comment each string (comment or clause) came from
+    train, held = held_out(origin, 3, seed=0)
+    assert sorted(train + held) == list(range(len(origin))) and len(held) >= 3
+    assert not {origin[r] for r in held} & {origin[r] for r in train}
+    assert held_out(origin, 3, seed=0) == (train, held)

@@ -10,8 +10,9 @@ vectors at a fraction of the cost. Whether it may replace the pretrained top is 
 ``training/eval_themes.py`` on the themes sets, not by the distillation loss.
 
 Training text: the sentiment sources' train split and XED subtitles (sv/da), each comment and its
-clauses as the segmenter cuts them, the themes evaluation sets' texts removed. The teacher's states are
-cached under build/theme-distill (keyed by the texts), so further students cost only their training.
+clauses as the segmenter cuts them, the themes evaluation sets' texts removed; held-out rows are whole
+comments. The teacher's states are cached under build/theme-distill (keyed by the texts, the layer and the
+backbone), so further students cost only their training.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.linear_model import Ridge
 
-from service.config import LANGUAGES
-from service.encoder import E5Tokenizer, build_backbone, mean_pool, read_e5_file
+from service.config import LANGUAGES, Settings
+from service.encoder import E5File, E5Tokenizer, build_backbone, mean_pool, read_e5_file
 from service.encoder.batching import length_sorted_batches, padded
 from service.encoder.theme_top import DistilledTop, TopConfig
 from service.segmentation import ClauseSegmenter
+from service.sentiment.network import CONFIG_FILE, HeadConfig
 from training.data import REPO_ROOT, read_tsv
 from training.sentiment_data import iter_examples, normalise
 from training.themes_data import sets
@@ -39,8 +42,12 @@ from training.themes_data import sets
 CACHE = REPO_ROOT / "build" / "theme-distill"
 # Sources the themes evaluation draws its labelled sets from: never distilled on.
 HELD_OUT_SOURCES = frozenset({"semeval_absa_en", "trustpilot_sv_neutral_2023"})
-START = 6  # the shared lower layers' output the student reads
 MAX_LENGTH = 128
+
+
+def shared_split(file: E5File) -> int:
+    """The layer whose input the student reads: where the shipped sentiment model's fine-tuned top starts."""
+    return file.sizes.layers - HeadConfig.from_file(Settings().sentiment_path / CONFIG_FILE).trainable_layers
 
 
 def comments(seed: int) -> dict[str, list[str]]:
@@ -64,29 +71,48 @@ def comments(seed: int) -> dict[str, list[str]]:
     return out
 
 
-def strings(per_language: int, seed: int) -> tuple[list[str], list[str]]:
+def strings(per_language: int, seed: int) -> tuple[list[str], list[str], list[int]]:
     """Per language, comments and their clauses (what theme vectors are computed for) up to ``per_language``
-    distinct strings, with their languages."""
+    distinct strings, with their languages and the comment each came from (held-out rows are whole comments)."""
     segmenter = ClauseSegmenter()
-    texts, langs, seen = [], [], set()
+    texts, langs, origin, seen = [], [], [], set()
+    comment = 0
     for lang, rows in comments(seed).items():
         taken = 0
         for start in range(0, len(rows), 500):
             for units in segmenter.transform(rows[start:start + 500]):
+                comment += 1
                 for u in units:
                     if taken < per_language and u.text.strip() and u.text not in seen:
                         seen.add(u.text)
                         texts.append(u.text)
                         langs.append(lang)
+                        origin.append(comment)
                         taken += 1
             if taken >= per_language:
                 break
-    return texts, langs
+    return texts, langs, origin
 
 
-def teacher_states(texts: list[str], batch_size: int = 64) -> dict:
-    """Token ids, layer-6 and layer-12 token states (fp16) of every text, from the frozen encoder."""
-    file = read_e5_file()
+def held_out(origin: list[int], at_least: int, seed: int) -> tuple[list[int], list[int]]:
+    """(train rows, held-out rows): seeded whole comments held out until ``at_least`` strings, so no clause of a
+    held-out comment is trained on."""
+    comments_ = sorted(set(origin))
+    random.Random(seed).shuffle(comments_)
+    by: dict[int, list[int]] = defaultdict(list)
+    for row, c in enumerate(origin):
+        by[c].append(row)
+    held: list[int] = []
+    for c in comments_:
+        if len(held) >= at_least:
+            break
+        held += by[c]
+    chosen = set(held)
+    return [r for r in range(len(origin)) if r not in chosen], sorted(held)
+
+
+def teacher_states(file: E5File, texts: list[str], start: int, batch_size: int = 64) -> dict:
+    """Layer-``start`` input and last-layer token states (fp16) of every text, from the frozen encoder."""
     model = build_backbone(file, dropout=0.0)
     tok = E5Tokenizer(file)
     ids = tok.encode(texts, MAX_LENGTH)
@@ -99,23 +125,25 @@ def teacher_states(texts: list[str], batch_size: int = 64) -> dict:
             out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
             for row, i in enumerate(batch):
                 k = len(ids[i])
-                lower[i] = out.hidden_states[START][row, :k].to(torch.float16).clone()
+                lower[i] = out.hidden_states[start][row, :k].to(torch.float16).clone()
                 upper[i] = out.last_hidden_state[row, :k].to(torch.float16).clone()
             if n % 100 == 0:
                 print(f"teacher {n * batch_size}/{len(ids)} {time.time() - t0:.0f}s", flush=True)
     return {"lower": lower, "upper": upper, "backbone_sha256": file.sha256, "teacher_seconds": time.time() - t0}
 
 
-def load_or_build(per_language: int, seed: int) -> tuple[list[str], list[str], dict]:
-    texts, langs = strings(per_language, seed)
-    h = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    path = CACHE / f"states-{h}.pt"
+def load_or_build(file: E5File, per_language: int, seed: int,
+                  start: int) -> tuple[list[str], list[str], list[int], dict]:
+    texts, langs, origin = strings(per_language, seed)
+    h = hashlib.sha256(f"{start}\x00{file.sha256}\x00".encode())
+    h.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
+    path = CACHE / f"states-{h.hexdigest()[:16]}.pt"
     if path.exists():
-        return texts, langs, torch.load(path)
-    states = teacher_states(texts)
+        return texts, langs, origin, torch.load(path)
+    states = teacher_states(file, texts, start)
     CACHE.mkdir(parents=True, exist_ok=True)
     torch.save(states, path)
-    return texts, langs, states
+    return texts, langs, origin, states
 
 
 def stack(states: list[torch.Tensor], batch: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -201,14 +229,13 @@ def main(argv: list[str] | None = None) -> dict:
     if len(init) != args.layers:
         raise SystemExit(f"--init names {len(init)} layers, --layers is {args.layers}")
     torch.manual_seed(args.seed)
-    texts, langs, states = load_or_build(args.per_language, args.seed)
-    rng = random.Random(args.seed)
-    rows = list(range(len(texts)))
-    rng.shuffle(rows)
-    held = sorted(rows[:2000])
-    train = rows[2000:]
     file = read_e5_file()
-    config = TopConfig(backbone_sha256=file.sha256, start=START, init=tuple(init))
+    start = shared_split(file)
+    texts, langs, origin, states = load_or_build(file, args.per_language, args.seed, start)
+    rng = random.Random(args.seed)
+    train, held = held_out(origin, 2000, args.seed)
+    rng.shuffle(train)
+    config = TopConfig(backbone_sha256=file.sha256, start=start, init=tuple(init))
     top = DistilledTop(file, config)
     top.train()
     opt = torch.optim.AdamW(top.parameters(), lr=args.lr, weight_decay=0.01)
@@ -217,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / 200) * max(0.0, 1 - s / steps))
     print(f"{len(texts)} strings ({len(train)} train, {len(held)} held out), {steps} steps", flush=True)
     centre = centres(states, train)
-    t0, step = time.time(), 0
+    t0 = time.time()
     for epoch in range(args.epochs):
         rng.shuffle(batches)
         total = [0.0, 0.0]
@@ -231,20 +258,26 @@ def main(argv: list[str] | None = None) -> dict:
             opt.step()
             sched.step()
             opt.zero_grad()
-            step += 1
             total[0] += token.item()
             total[1] += pooled.item()
             if n % 200 == 0:
                 print(f"epoch {epoch} step {n}/{len(batches)} token {total[0] / (n + 1):.4f} "
                       f"pooled {total[1] / (n + 1):.4f} {time.time() - t0:.0f}s", flush=True)
+    train_seconds = round(time.time() - t0, 1)
     top.eval()
     held_langs = [langs[i] for i in held]
-    before = agreement(*pooled_vectors(None, states, held), held_langs)
-    initial = DistilledTop(file, config).eval()
+    layer6, teacher = pooled_vectors(None, states, held)
+    ridge = Ridge(alpha=1.0).fit(*pooled_vectors(None, states, train))  # the cheapest student: a linear map
+    compared = {
+        f"layer {start} pooled": layer6,
+        f"ridge map from pooled layer {start}": ridge.predict(layer6).astype(np.float32),
+        "student before training": pooled_vectors(DistilledTop(file, config).eval(), states, held)[0],
+        "student": pooled_vectors(top, states, held)[0],
+    }
     res = {"layers": args.layers, "init": init, "epochs": args.epochs, "lr": args.lr, "strings": len(texts),
-           "train_seconds": round(time.time() - t0, 1), "teacher_seconds": round(states["teacher_seconds"], 1),
-           "held_out": {"layer 6 pooled": before, "student before training": agreement(*pooled_vectors(initial, states, held), held_langs),
-                        "student": agreement(*pooled_vectors(top, states, held), held_langs)}}
+           "held_out_strings": len(held), "train_seconds": train_seconds,
+           "teacher_seconds": round(states["teacher_seconds"], 1),
+           "held_out": {name: agreement(vectors, teacher, held_langs) for name, vectors in compared.items()}}
     top.save(args.out)
     (args.out / "distill.json").write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))

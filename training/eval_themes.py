@@ -13,7 +13,7 @@ ARI / V-measure count unassigned comments as one extra cluster; the shipped mode
 model's comes with a paired bootstrap 95% interval (``ari_vs_lexicon``). Parallel sets also report how often
 all four language versions of a comment share the main theme, and the language bias of the vectors
 (nearest neighbour in the same language; translation retrieval) before and after centring.
-Encoded vectors are cached under build/themes-cache (keyed by texts, backbone and ``--units``), so
+Encoded vectors are cached under build/themes-cache (keyed by texts, backbone, theme top and ``--units``), so
 re-runs are fast.
 """
 
@@ -34,7 +34,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
 from service.config import Settings
-from service.encoder.theme_top import PRETRAINED
 from service.themes import ThemeComponents
 from service.themes.clustering import WardThemes
 from service.themes.model import ThemeModel, flatten
@@ -54,10 +53,8 @@ def encode(comp: ThemeComponents, texts: Sequence[str], langs: Sequence[str]) ->
     """Units and raw (uncentred) vectors, cached on disk."""
     units = comp.segmenter.transform(texts)
     flat = flatten(units)
-    key = f"{comp.embedder.centering_.backbone_sha256_}|{comp.embedder.units}"
-    if comp.embedder.centering_.theme_top_ != PRETRAINED:  # a distilled top's vectors get their own entries
-        key += f"|top {comp.embedder.centering_.theme_top_}"
-    h = hashlib.sha256(key.encode())
+    centering = comp.embedder.centering_
+    h = hashlib.sha256(f"{centering.backbone_sha256_}|{comp.embedder.units}|{centering.theme_top_}".encode())
     for u in flat:
         h.update(f"{u.text}|{u.start}|{texts[u.comment] if not u.whole else ''}".encode("utf-8", "surrogatepass") + b"\x00")
     path = CACHE / f"{h.hexdigest()[:24]}.npy"

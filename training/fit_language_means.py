@@ -2,7 +2,8 @@
 
     python -m training.fit_language_means [--per-language 3000]
 
-Writes ``language_means.npz`` into the themes folder (``models/themes``, or ``TOUCHPOINTS_THEMES_DIR``) (4 x 384 floats + provenance). XED holds the same
+Writes ``language_means.npz`` (4 x 384 floats + provenance) into the themes folder (``models/themes``, or
+``TOUCHPOINTS_THEMES_DIR``), measured with the distilled theme top the folder ships, if any. XED holds the same
 subtitle lines annotated or projected in fi/en/sv/da, so what differs between the means is the
 language, not the topic: subtracting them is what keeps clusters from splitting by language.
 """

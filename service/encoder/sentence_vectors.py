@@ -9,6 +9,7 @@ fine-tuned top -> sentiment, frozen top -> theme vectors (one pass for both, iss
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from service.encoder.backbone import backbone_config, backbone_state, build_back
 from service.encoder.e5_file import E5File
 from service.encoder.spans import Span, span_pass
 from service.encoder.tokenizer import E5Tokenizer
+
+if TYPE_CHECKING:
+    from service.encoder.theme_top import DistilledTop
 
 
 class TopLayers(nn.Module):
@@ -66,7 +70,8 @@ class SentenceEncoder:
     analysis pass computes when themes ship a distilled top.
     """
 
-    def __init__(self, file: E5File, max_length: int = 128, batch_size: int = 64, top: nn.Module | None = None) -> None:
+    def __init__(self, file: E5File, max_length: int = 128, batch_size: int = 64,
+                 top: "DistilledTop | None" = None) -> None:
         self.model = build_backbone(file, dropout=0.0)
         self.top = top
         if top is not None:

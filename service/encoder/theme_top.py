@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 from torch import nn
 from transformers.models.bert.modeling_bert import BertLayer
 
@@ -56,7 +56,7 @@ class DistilledTop(TopLayers):
         self.config = backbone_config(file, dropout=0.0)
         self.config._attn_implementation = "sdpa"
         self.start = config.start
-        self.digest = PRETRAINED  # set from the weights file by ``load``
+        self.digest = "unsaved"  # the weights file's sha256 once saved or loaded (``top_identity``)
         self.layers = nn.ModuleList(BertLayer(self.config) for _ in config.init)
         state = backbone_state(file)
         own = {}
@@ -71,14 +71,19 @@ class DistilledTop(TopLayers):
         self.top_config.to_file(folder / TOP_CONFIG_FILE)
         state = {n: p.detach().to(dtype).contiguous() for n, p in self.state_dict().items()}
         save_file(state, str(folder / TOP_WEIGHTS_FILE), metadata={"format": "pt"})
+        self.digest = _digest((folder / TOP_WEIGHTS_FILE).read_bytes())
 
     @classmethod
     def load(cls, folder: Path, file: E5File) -> "DistilledTop":
         top = cls(file, TopConfig.from_file(folder / TOP_CONFIG_FILE))
-        state = {k: v.to(torch.float32) for k, v in load_file(str(folder / TOP_WEIGHTS_FILE)).items()}
-        top.load_state_dict(state, strict=True)
-        top.digest = hashlib.sha256((folder / TOP_WEIGHTS_FILE).read_bytes()).hexdigest()[:16]
+        raw = (folder / TOP_WEIGHTS_FILE).read_bytes()
+        top.load_state_dict({k: v.to(torch.float32) for k, v in load(raw).items()}, strict=True)
+        top.digest = _digest(raw)
         return top.eval()
+
+
+def _digest(weights: bytes) -> str:
+    return hashlib.sha256(weights).hexdigest()[:16]
 
 
 ThemeTop = FrozenTop | DistilledTop  # what the shared pass's theme branch may be
@@ -89,6 +94,7 @@ def distilled_top(folder: Path, file: E5File) -> DistilledTop | None:
     return DistilledTop.load(folder, file) if (folder / TOP_CONFIG_FILE).exists() else None
 
 
-def top_identity(top: object) -> str:
-    """Which top made a set of vectors: language means, calibrations and caches are keyed by it."""
-    return str(getattr(top, "digest", PRETRAINED))
+def top_identity(top: ThemeTop | None) -> str:
+    """Which top made a set of vectors (None: the whole pretrained encoder): language means and caches are keyed
+    by it."""
+    return PRETRAINED if top is None or isinstance(top, FrozenTop) else top.digest

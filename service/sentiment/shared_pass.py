@@ -81,7 +81,8 @@ class SharedPass:
                  coalesce_texts: int = 0, top: DistilledTop | None = None) -> None:
         self.model = model
         if top is not None and top.start != model.model.split:
-            raise ValueError(f"the theme top reads layer {top.start}, the sentiment model shares layers 0..{model.model.split - 1}")
+            raise ValueError(f"the theme top reads layer {top.start}, "
+                             f"the sentiment model shares layers 0..{model.model.split - 1}")
         self.top = top or FrozenTop(file, model.model.split)  # a distilled theme top where themes ship one
         self.batch_size = batch_size
         self.engine = engine or TorchEngine(model, self.top)

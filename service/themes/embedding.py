@@ -90,7 +90,7 @@ class ThemeEmbedder:
             self.encoder_ = SentenceEncoder(file, self.max_length, self.batch_size, top=top)
         else:
             self.encoder_ = self.encoder
-        made_by = top_identity(getattr(self.encoder_, "top", None))
+        made_by = top_identity(getattr(self.encoder_, "top", None))  # test doubles have none: the pretrained top
         if self.centering_.theme_top_ != made_by:
             raise ValueError(f"{self.means_path} was measured with theme top {self.centering_.theme_top_}, the encoder "
                              f"has {made_by}; re-run training/fit_language_means.py")
