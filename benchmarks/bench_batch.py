@@ -68,9 +68,10 @@ def _texts(data_dir: Path, files: list[tuple[str, str | None]], kind: str, limit
                 if not text or (kind == "survey" and len(text) > MAX_CHARS[kind]):
                     continue
                 text = text[: MAX_CHARS[kind]]
-                if kind == "survey" and text in seen:
-                    continue
-                seen.add(text)
+                if kind == "survey":
+                    if text in seen:
+                        continue
+                    seen.add(text)
                 out.append(text)
                 if len(out) >= limit:
                     return out

@@ -69,3 +69,26 @@ def test_the_service_gives_back_what_loading_freed(monkeypatch, tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing' / 'x.db'}")  # no database needed here
     with TestClient(app_module.create_app(settings, pipeline=_Pipeline())):  # type: ignore[arg-type]
         assert calls == [True]  # once the models are loaded, before the first request
+
+
+def test_every_scored_chunk_gives_back_what_it_freed(monkeypatch):
+    """Local jobs, server jobs and Ray workers all score through ``score_rows``; each chunk's freed buffers go
+    back to the system before the next chunk, after the pipeline ran (a chunk of only bad rows runs nothing)."""
+    from service.batch import scoring
+    from service.batch.columns import ColumnMapping
+
+    calls: list[str] = []
+
+    class Erroring:
+        def analyze_with_inputs(self, comments, themes=None):
+            calls.append(f"analyze {len(comments)}")
+            raise RuntimeError("no model here")
+
+    monkeypatch.setattr(scoring, "release_freed_heap", lambda: calls.append("trim") or True)
+    mapping = ColumnMapping(text="text", id="id")
+    out = scoring.score_rows(Erroring(), mapping, [(0, {"id": "a", "text": "Bra"}, None)])  # type: ignore[arg-type]
+    assert [r["status"] for r in out] == ["error"]
+    assert calls == ["analyze 1", "trim"]
+    calls.clear()
+    scoring.score_rows(Erroring(), mapping, [(1, {"id": "b", "text": ""}, "empty text")])  # type: ignore[arg-type]
+    assert calls == []

@@ -139,15 +139,3 @@ def test_a_driver_killed_while_cutting_stages_the_input_again(tmp_path: Path, mo
     again = _staged(tmp_path, src, 100)[1]
     assert (again.blocks, again.rows) == (1, 24)  # ... the input is staged anew, all 24 rows
     assert len(ray_runner._read_staged(state, 0)) == 24
-
-
-def test_a_worker_gives_freed_memory_back_after_each_block(monkeypatch):
-    """Scoring a block frees its buffers; the worker hands them back (malloc_trim) before the next one."""
-    from service.batch import ray_runner  # noqa: PLC0415
-
-    calls: list[str] = []
-    monkeypatch.setattr(ray_runner, "release_freed_heap", lambda: calls.append("trim") or True)
-    worker = object.__new__(ray_runner.BlockWorker)  # no pipeline: only the bookkeeping around a block
-    monkeypatch.setattr(worker, "score_block", lambda i: calls.append(f"block {i}") or 2000, raising=False)
-    rows, rss = worker.score(3)
-    assert rows == 2000 and rss > 0 and calls == ["block 3", "trim"]

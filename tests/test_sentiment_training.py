@@ -99,3 +99,13 @@ def test_learning_curve_subset_is_seeded_and_validated():
     assert learning_curve_subset(rows, 1.0, random.Random(0)) == list(range(40))
     with pytest.raises(ValueError):
         learning_curve_subset(rows, 0.0, random.Random(0))
+
+
+def test_the_cli_refuses_a_training_fraction_outside_0_1(capsys):
+    from training.train_sentiment import parse_args
+
+    for bad in ("0", "1.5"):
+        with pytest.raises(SystemExit):
+            parse_args(["--train-fraction", bad])
+        assert "--train-fraction: the training fraction must be in (0, 1]" in capsys.readouterr().err
+    assert parse_args(["--train-fraction", "0.25"]).train_fraction == 0.25

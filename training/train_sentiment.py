@@ -69,14 +69,20 @@ def capped_groups(rows: Sequence[Example], group: Callable[[Example], str], cap:
     return out
 
 
+def check_fraction(fraction: float) -> float:
+    """``fraction`` if it is a usable training share, in (0, 1]; else ValueError with the reason."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"the training fraction must be in (0, 1], got {fraction}")
+    return fraction
+
+
 def learning_curve_subset(rows: Sequence[Example], fraction: float, rng: random.Random) -> list[int]:
     """Sorted indices of a seeded ``fraction`` of ``rows``, drawn per source so the mix stays as it is.
 
     Indices into the full training subset, whose cached lower states are reused: a learning-curve
     point costs only its own fine-tuning steps.
     """
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"the training fraction must be in (0, 1], got {fraction}")
+    check_fraction(fraction)
     by_source: dict[str, list[int]] = {}
     for i, ex in enumerate(rows):
         by_source.setdefault(ex.source, []).append(i)
@@ -369,8 +375,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.cap = {src: int(n) for src, n in (item.split("=", 1) for item in args.cap)}
     except ValueError:
         ap.error("--cap wants SOURCE=N with an integer N")
-    if not 0.0 < args.train_fraction <= 1.0:
-        ap.error(f"--train-fraction must be in (0, 1], got {args.train_fraction}")
+    try:
+        check_fraction(args.train_fraction)
+    except ValueError as exc:
+        ap.error(f"--train-fraction: {exc}")
     args.argv = list(argv if argv is not None else sys.argv[1:])
     return args
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from service.batch.columns import ColumnMapping, comment_id_of, to_comment
 from service.logsafe import log_exception
+from service.malloc_arenas import release_freed_heap
 from service.pipeline import AnalysisPipeline
 from service.schemas import CommentIn, CommentResult, SentenceSentiment
 from service.segmentation import Unit
@@ -86,7 +87,11 @@ def score_rows(
     themes: ThemeComponents | None = None,
 ) -> list[dict[str, Any]]:
     """One result per input row, in input order, each carrying its ``row_idx`` (``themes``: the job's tenant's
-    taxonomy, None = the shipped one)."""
+    taxonomy, None = the shipped one).
+
+    What scoring the chunk freed goes back to the system afterwards (glibc ``malloc_trim``): every runner (local,
+    server jobs, Ray workers) scores through here, and a Ray worker scoring 30,000 rows grew half as fast with it
+    (README → Batch scoring)."""
     out: list[dict[str, Any] | None] = [None] * len(rows)
     todo: list[int] = []
     comments: list[CommentIn] = []
@@ -103,4 +108,5 @@ def score_rows(
     if comments:
         for k, res in zip(todo, _analyze_robust(pipeline, comments, themes), strict=True):
             out[k] = res
+        release_freed_heap()
     return [{"row_idx": rows[k][0], **res} for k, res in enumerate(out) if res is not None]
