@@ -13,7 +13,7 @@ ARI / V-measure count unassigned comments as one extra cluster; the shipped mode
 model's comes with a paired bootstrap 95% interval (``ari_vs_lexicon``). Parallel sets also report how often
 all four language versions of a comment share the main theme, and the language bias of the vectors
 (nearest neighbour in the same language; translation retrieval) before and after centring.
-Encoded vectors are cached under build/themes-cache (keyed by texts, backbone, theme top and ``--units``), so
+Encoded vectors are cached under build/themes-cache (keyed by texts, backbone and ``--units``), so
 re-runs are fast.
 """
 
@@ -53,8 +53,7 @@ def encode(comp: ThemeComponents, texts: Sequence[str], langs: Sequence[str]) ->
     """Units and raw (uncentred) vectors, cached on disk."""
     units = comp.segmenter.transform(texts)
     flat = flatten(units)
-    centering = comp.embedder.centering_
-    h = hashlib.sha256(f"{centering.backbone_sha256_}|{comp.embedder.units}|{centering.theme_top_}".encode())
+    h = hashlib.sha256(f"{comp.embedder.centering_.backbone_sha256_}|{comp.embedder.units}".encode())
     for u in flat:
         h.update(f"{u.text}|{u.start}|{texts[u.comment] if not u.whole else ''}".encode("utf-8", "surrogatepass") + b"\x00")
     path = CACHE / f"{h.hexdigest()[:24]}.npy"

@@ -2,8 +2,7 @@
 
     python -m training.fit_language_means [--per-language 3000]
 
-Writes ``language_means.npz`` (4 x 384 floats + provenance) into the themes folder (``models/themes``, or
-``TOUCHPOINTS_THEMES_DIR``), measured with the distilled theme top the folder ships, if any. XED holds the same
+Writes ``models/themes/language_means.npz`` (4 x 384 floats + provenance). XED holds the same
 subtitle lines annotated or projected in fi/en/sv/da, so what differs between the means is the
 language, not the topic: subtracting them is what keeps clusters from splitting by language.
 """
@@ -16,10 +15,12 @@ import json
 
 import numpy as np
 
-from service.config import LANGUAGES, Settings
-from service.encoder import SentenceEncoder, distilled_top, read_e5_file, top_identity
+from service.config import LANGUAGES
+from service.encoder import SentenceEncoder, read_e5_file
 from service.themes.embedding import LANGUAGE_MEANS_FILE
-from training.data import read_tsv
+from training.data import REPO_ROOT, read_tsv
+
+OUT = REPO_ROOT / "models" / "themes" / LANGUAGE_MEANS_FILE
 
 
 def sample(per_language: int) -> dict[str, list[str]]:
@@ -37,17 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--per-language", type=int, default=3000)
     args = ap.parse_args(argv)
     file = read_e5_file()
-    folder = Settings().themes_path
-    top = distilled_top(folder, file)
-    encoder = SentenceEncoder(file, top=top)
+    encoder = SentenceEncoder(file)
     texts = sample(args.per_language)
     arrays = {f"mean_{lang}": encoder.encode(rows).mean(axis=0).astype(np.float32) for lang, rows in texts.items()}
     info = {"languages": list(texts), "n": {lang: len(rows) for lang, rows in texts.items()},
-            "source": "xed_emotion (OpenSubtitles, CC BY 4.0)", "backbone_sha256": file.sha256,
-            "theme_top": top_identity(top)}
-    out = folder / LANGUAGE_MEANS_FILE
-    np.savez(out, info=np.array(json.dumps(info)), **arrays)
-    print(f"wrote {out}: {info['n']}")
+            "source": "xed_emotion (OpenSubtitles, CC BY 4.0)", "backbone_sha256": file.sha256}
+    np.savez(OUT, info=np.array(json.dumps(info)), **arrays)
+    print(f"wrote {OUT}: {info['n']}")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ sentence vectors, ``sentence_vectors``).
 from service.encoder.backbone import build_backbone, mean_pool
 from service.encoder.e5_file import E5File, read_e5_file, wheel_model_path
 from service.encoder.sentence_vectors import FrozenTop, SentenceEncoder, length_sorted_batches, padded
-from service.encoder.theme_top import DistilledTop, ThemeTop, distilled_top, top_identity
 from service.encoder.tokenizer import QUERY_PREFIX, E5Tokenizer
 
 __all__ = [
-    "DistilledTop", "E5File", "E5Tokenizer", "FrozenTop", "QUERY_PREFIX", "SentenceEncoder", "ThemeTop", "build_backbone",
-    "distilled_top", "length_sorted_batches", "mean_pool", "padded", "read_e5_file", "top_identity", "wheel_model_path",
+    "E5File", "E5Tokenizer", "FrozenTop", "QUERY_PREFIX", "SentenceEncoder", "build_backbone", "length_sorted_batches",
+    "mean_pool", "padded", "read_e5_file", "wheel_model_path",
 ]

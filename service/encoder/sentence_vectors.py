@@ -9,7 +9,6 @@ fine-tuned top -> sentiment, frozen top -> theme vectors (one pass for both, iss
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,26 +22,8 @@ from service.encoder.e5_file import E5File
 from service.encoder.spans import Span, span_pass
 from service.encoder.tokenizer import E5Tokenizer
 
-if TYPE_CHECKING:
-    from service.encoder.theme_top import DistilledTop
 
-
-class TopLayers(nn.Module):
-    """Transformer layers run on token states from the shared lower layers (``self.layers``, ``self.config``)."""
-
-    def tokens(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Token states after these layers (batch, tokens, hidden)."""
-        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
-        for layer in self.layers:
-            hidden = layer(hidden, mask)
-        return hidden
-
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Mean-pooled sentence vectors (batch, hidden)."""
-        return mean_pool(self.tokens(hidden, attention_mask), attention_mask)
-
-
-class FrozenTop(TopLayers):
+class FrozenTop(nn.Module):
     """Layers ``start``.. of the pretrained encoder, run on token states from the shared lower layers."""
 
     def __init__(self, file: E5File, start: int) -> None:
@@ -62,27 +43,26 @@ class FrozenTop(TopLayers):
         self.load_state_dict(own, strict=True)
         self.eval()
 
+    def tokens(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token states after the pretrained top (batch, tokens, hidden)."""
+        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
+        for layer in self.layers:
+            hidden = layer(hidden, mask)
+        return hidden
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled sentence vectors (batch, hidden)."""
+        return mean_pool(self.tokens(hidden, attention_mask), attention_mask)
+
 
 class SentenceEncoder:
-    """The frozen encoder: ``encode(texts)`` -> float32 (n, 384) mean-pooled vectors, input order.
+    """The whole frozen encoder: ``encode(texts)`` -> float32 (n, 384) mean-pooled vectors, input order."""
 
-    With ``top`` (a ``DistilledTop``), the backbone's layers up to ``top.start`` and then ``top``: the vectors the
-    analysis pass computes when themes ship a distilled top.
-    """
-
-    def __init__(self, file: E5File, max_length: int = 128, batch_size: int = 64,
-                 top: "DistilledTop | None" = None) -> None:
+    def __init__(self, file: E5File, max_length: int = 128, batch_size: int = 64) -> None:
         self.model = build_backbone(file, dropout=0.0)
-        self.top = top
-        if top is not None:
-            self.model.encoder.layer = self.model.encoder.layer[: top.start]
         self.tokenizer = E5Tokenizer(file)
         self.max_length = max_length
         self.batch_size = batch_size
-
-    def _tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-        return hidden if self.top is None else self.top.tokens(hidden, mask)
 
     @property
     def dim(self) -> int:
@@ -93,8 +73,8 @@ class SentenceEncoder:
 
         def states(ids: np.ndarray, mask: np.ndarray, rows: Mapping[str, list[int]]) -> dict[str, np.ndarray]:
             with torch.inference_mode():
-                hidden = self._tokens(torch.from_numpy(ids), torch.from_numpy(mask))
-            return {h: hidden[ks].numpy() for h, ks in rows.items()}
+                hidden = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+            return {h: hidden.last_hidden_state[ks].numpy() for h, ks in rows.items()}
 
         return span_pass(texts, {"v": spans}, self.tokenizer, self.max_length, states, self.batch_size)["v"]
 
@@ -104,5 +84,6 @@ class SentenceEncoder:
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
                 input_ids, mask = padded(ids, batch, self.tokenizer.pad)
-                out[batch] = mean_pool(self._tokens(input_ids, mask), mask).numpy()
+                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                out[batch] = mean_pool(hidden, mask).numpy()
         return out

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from service.config import Settings
-from service.encoder import E5File, distilled_top, read_e5_file
+from service.encoder import E5File, read_e5_file
 from service.sentiment.engines import resolve_engine, use_engine
 from service.sentiment.model import SentimentModel
 from service.sentiment.scorer import SentimentScorer, model_version
@@ -31,8 +31,7 @@ def load_scorer(path: Path, settings: Settings, backbone_file: E5File | None = N
     shared = None
     if shared_pass or resolve_engine(settings.inference_engine) != "torch":
         shared = SharedPass(model, backbone_file, settings.inference_batch_size,
-                            coalesce_texts=settings.inference_coalesce_texts,
-                            top=distilled_top(settings.themes_path, backbone_file))
+                            coalesce_texts=settings.inference_coalesce_texts)
         use_engine(shared, settings.inference_engine, version, settings.torch_threads, settings.inference_cache_dir)
     return SentimentScorer(
         model, version, batch_size=settings.inference_batch_size,

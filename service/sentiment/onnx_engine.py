@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.encoder import ThemeTop, top_identity
+from service.encoder import FrozenTop
 from service.sentiment.model import SentimentModel
 from service.sentiment.ort_arena import use_shared_arena
 from service.sentiment.ort_threads import sleeping_threads
@@ -49,12 +49,11 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "touchpoints" / "onnx"
 
 
-def _key(model: SentimentModel, top: ThemeTop, version: str, int8: bool) -> str:
+def _key(model: SentimentModel, version: str, int8: bool) -> str:
     import onnxruntime  # noqa: PLC0415
 
     h = hashlib.sha256()
-    for part in (model.model.config.backbone_sha256, version, top_identity(top), torch.__version__,
-                 onnxruntime.__version__, str(int8), "3"):
+    for part in (model.model.config.backbone_sha256, version, torch.__version__, onnxruntime.__version__, str(int8), "3"):
         h.update(part.encode() + b"\x00")
     return h.hexdigest()[:20]
 
@@ -66,9 +65,9 @@ def _export(module: nn.Module, args: tuple[torch.Tensor, ...], names: list[str],
                           opset_version=17, dynamo=False)
 
 
-def build_graphs(model: SentimentModel, top: ThemeTop, version: str, int8: bool, cache_dir: Path) -> dict[str, Path]:
+def build_graphs(model: SentimentModel, top: FrozenTop, version: str, int8: bool, cache_dir: Path) -> dict[str, Path]:
     """The three graphs, exported (and quantised) once per weights/library version; paths by part."""
-    folder = cache_dir / _key(model, top, version, int8)
+    folder = cache_dir / _key(model, version, int8)
     paths = {p: folder / f"{p}.onnx" for p in PARTS}
     if all(p.exists() for p in paths.values()):
         return paths
@@ -98,7 +97,7 @@ def build_graphs(model: SentimentModel, top: ThemeTop, version: str, int8: bool,
 class OnnxEngine:
     """The ``Engine`` protocol of ``shared_pass.py`` on ONNX Runtime sessions."""
 
-    def __init__(self, model: SentimentModel, top: ThemeTop, version: str, int8: bool = False,
+    def __init__(self, model: SentimentModel, top: FrozenTop, version: str, int8: bool = False,
                  threads: int = 0, cache_dir: Path | None = None) -> None:
         import onnxruntime as ort  # noqa: PLC0415 - optional dependency, imported only when chosen
 

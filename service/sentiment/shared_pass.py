@@ -2,10 +2,9 @@
 
 The sentiment model fine-tuned only e5's top layers, so its lower layers are still the pretrained
 ones. A batch runs those once; the fine-tuned top gives sentiment logits and a pretrained copy of the
-same top layers (``FrozenTop``), or a distilled top of fewer layers where themes ship one
-(``DistilledTop``), gives the theme vectors, each only for the strings that need it. Themes therefore
-cost at most the top half of an encoder pass, not a second full pass, and no second copy of the
-250k-token embedding table is held in memory.
+same top layers (``FrozenTop``) gives the theme vectors, each only for the strings that need it.
+Themes therefore cost the top half of an encoder pass, not a second full pass, and no second copy of
+the 250k-token embedding table is held in memory.
 
 Each text runs once; sentence and clause scores and vectors are pooled from its token states
 (``service.encoder.spans``), or, with ``units="separate"`` in the scorer, each is its own text.
@@ -21,7 +20,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from service.encoder import DistilledTop, E5File, FrozenTop, ThemeTop
+from service.encoder import E5File, FrozenTop
 from service.encoder.spans import WHOLE, Span, span_pass
 from service.malloc_arenas import release_freed_heap
 from service.sentiment.coalesce import Coalescer
@@ -46,7 +45,7 @@ class TorchEngine:
     activations in bfloat16 (fp32 accumulation inside each matrix product), ~2.5x faster on CPUs with native bf16
     matrix units (AMX, AVX512-BF16) and much slower on those without (``native_bf16``)."""
 
-    def __init__(self, model: SentimentModel, top: ThemeTop, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, model: SentimentModel, top: FrozenTop, dtype: torch.dtype = torch.float32) -> None:
         self.net = model.model.eval()
         self.top = top
         self.dtype = dtype
@@ -78,12 +77,9 @@ class SharedPass:
     text one row per requested span (``WHOLE`` or character [start, end)), from one encoder pass."""
 
     def __init__(self, model: SentimentModel, file: E5File, batch_size: int = 64, engine: Engine | None = None,
-                 coalesce_texts: int = 0, top: DistilledTop | None = None) -> None:
+                 coalesce_texts: int = 0) -> None:
         self.model = model
-        if top is not None and top.start != model.model.split:
-            raise ValueError(f"the theme top reads layer {top.start}, "
-                             f"the sentiment model shares layers 0..{model.model.split - 1}")
-        self.top = top or FrozenTop(file, model.model.split)  # a distilled theme top where themes ship one
+        self.top = FrozenTop(file, model.model.split)
         self.batch_size = batch_size
         self.engine = engine or TorchEngine(model, self.top)
         head = model.model.classifier  # applied to pooled states in numpy (dropout is off at inference)

