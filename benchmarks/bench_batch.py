@@ -165,6 +165,8 @@ def main() -> None:
     ap.add_argument("--comments", default="mixed", choices=list(SOURCES), help="the dump's texts (see above)")
     ap.add_argument("--progress", action="store_true", help="show the progress bar")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--trace", type=float, metavar="SECONDS",
+                    help="also record RSS this often (whether memory stays flat while rows are scored)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +181,7 @@ def main() -> None:
         argv += ["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else []
         timings: dict[str, float] = {}
         rss0 = psutil.Process().memory_info().rss
-        with PeakRss() as peak:
+        with PeakRss(trace_every=args.trace) as peak:
             t0 = time.perf_counter()
             rc = run_score(build_parser().parse_args(argv), timings=timings)
             total = time.perf_counter() - t0
@@ -197,6 +199,7 @@ def main() -> None:
             "rss_before_mb": round(rss0 / 2**20, 1),
             "peak_rss_mb": round(peak.peak / 2**20, 1),
             "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            **({"rss_trace_mib": [(t, mib) for t, mib, _ in peak.trace]} if args.trace else {}),
         }
     print(json.dumps(figures, indent=2))
     print(f"\n{args.rows} rows ({args.format}): {figures['rows_per_s_scoring']} rows/s scoring, "
