@@ -91,7 +91,7 @@ def score_rows(
 
     What scoring the chunk freed goes back to the system afterwards (glibc ``malloc_trim``): every runner (local,
     server jobs, Ray workers) scores through here; over 30,000 rows a Ray worker grew half as fast with it and the
-    local runner about 30 % slower (README → Batch scoring)."""
+    local runner grew about 30 % less (README → Batch scoring)."""
     out: list[dict[str, Any] | None] = [None] * len(rows)
     todo: list[int] = []
     comments: list[CommentIn] = []
