@@ -154,12 +154,33 @@ def test_learning_curve_trend_extrapolates_to_the_target():
         return {"sv": {"macro_f1": f1(n)}, "fi": {"macro_f1": 0.75}}
 
     metrics = {"training": {"train_rows_by_source": {"s": {"positive": 4000, "negative": 4000}}},
+               "architecture": {"trainable_layers": 6},
                "test": {"model": {"by_language": by_language(8000)}},
-               "ablations": {f"rows_{n}": {"train_fraction": n / 8000, "train_rows": n, "by_language": by_language(n)}
-                             for n in (1000, 2000, 4000)}}
+               "ablations": {f"rows_{n}": {"train_fraction": n / 8000, "train_rows": n, "trainable_layers": 6,
+                                           "by_language": by_language(n)} for n in (1000, 2000, 4000)}}
+    # Other recipes on the same rows are budget rows, not points of the shipped recipe's curve.
+    metrics["ablations"]["lora"] = {"train_fraction": 1 / 8, "train_rows": 1000, "trainable_layers": 6,
+                                    "lora": {"rank": 8}, "by_language": {"sv": {"macro_f1": 0.1}, "fi": {"macro_f1": 0.1}}}
+    metrics["ablations"]["top2"] = {**metrics["ablations"]["lora"], "trainable_layers": 2, "lora": None}
     text = _learning_curve(metrics)
     # sv: 0.759 at 8,000 rows; 0.80 = 0.5 + 0.02 * 15 needs 2**15 rows, 4.1x the data.
     sv_row = next(line for line in text.splitlines() if line.startswith("| sv |"))
     assert sv_row.endswith("| 0.020 | 0.800 | 4.1× (32,768 rows) |")
     assert "reached" in next(line for line in text.splitlines() if line.startswith("| fi |"))
     assert "No learning curve" in _learning_curve({**metrics, "ablations": {}})
+
+
+def test_budget_verdict_picks_by_dev_and_names_the_cheapest_near_it():
+    """Runs on the same rows: the best by dev mean F1, and the cheapest within 0.005 of it (test is never used)."""
+    from training.sentiment_card import _budget_verdict  # noqa: PLC0415
+
+    def run(layers, lora, hours, dev, test=0.5):
+        return {"train_rows": 1000, "trainable_layers": layers, "lora": lora, "cpu_hours": hours,
+                "dev_mean_language_macro_f1": dev, "by_language": {"sv": {"macro_f1": test}}}
+
+    metrics = {"ablations": {"top6": run(6, None, 0.3, 0.709, test=0.9), "top12": run(12, None, 0.6, 0.716),
+                             "lora12": run(12, {"rank": 8}, 0.5, 0.713), "other rows": {**run(2, None, 0.1, 0.8), "train_rows": 5}}}
+    text = _budget_verdict(metrics)
+    assert text == ("**Budgets at 1,000 rows.** Best by dev mean F1: top12 (0.716, 0.6 CPU-hours); "
+                    "the cheapest within 0.005 of it: lora12 (0.713, 0.5 CPU-hours).")
+    assert _budget_verdict({"ablations": {"a": run(6, None, 0.3, 0.7)}}) == "No two recipes were trained on the same rows."

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from service.config import Settings
 from service.sentiment import load_scorer
@@ -66,14 +67,19 @@ def test_temperature_scaling_recovers_known_temperature():
     assert fit_temperature(true * 2.0, gold) == pytest.approx(2.0, rel=0.1)
 
 
-def test_learning_curve_fraction_reuses_the_cache_and_draws_per_source(tmp_path, capsys):
-    """A learning-curve point fine-tunes on a per-source share of the cached subset, under its own checkpoint."""
+def _cached_tokens(log: str) -> int:
+    return int(log.split("train: ", 2)[-1].split(" tokens cached")[0].rsplit("\n", 1)[-1].split()[-1])
+
+
+def test_learning_curve_fraction_caches_only_its_rows_and_draws_per_source(tmp_path, capsys):
+    """A learning-curve point caches and fine-tunes only a per-source share, so its CPU-hours are its own."""
     full, half = tmp_path / "full", tmp_path / "half"
     main([*_args(tmp_path, full), "--skip-eval", "--skip-frozen"])
-    capsys.readouterr()
+    full_log = capsys.readouterr().out
     main([*_args(tmp_path, half), "--skip-eval", "--skip-frozen", "--train-fraction", "0.5"])
     log = capsys.readouterr().out
-    assert "cached lower states loaded" in log and "resumed from" not in log  # same cache, its own checkpoint
+    assert "train: cached lower states loaded" not in log and "resumed from" not in log  # its own cache and checkpoint
+    assert 0 < _cached_tokens(log) < _cached_tokens(full_log)
     t_full = json.loads((full / "calibration.json").read_text())["training"]
     t_half = json.loads((half / "calibration.json").read_text())["training"]
     assert t_half["train_fraction"] == 0.5 and t_full["train_fraction"] == 1.0
@@ -83,3 +89,24 @@ def test_learning_curve_fraction_reuses_the_cache_and_draws_per_source(tmp_path,
     assert sizes(t_half) == {source: max(1, round(n / 2)) for source, n in sizes(t_full).items()}
     assert t_half["train_rows"] == sum(sizes(t_half).values()) < t_full["train_rows"]
     assert (full / "model.safetensors").read_bytes() != (half / "model.safetensors").read_bytes()
+
+
+def test_lora_run_trains_adapters_only_and_ships_a_plain_model(tmp_path, capsys):
+    """``--lora-rank``: the adapters train (nothing else in the layer does) and are merged into the saved weights."""
+    from safetensors.torch import load_file  # noqa: PLC0415
+
+    from service.encoder import build_backbone, read_e5_file  # noqa: PLC0415
+
+    out = tmp_path / "lora"
+    main([*_args(tmp_path, out), "--skip-eval", "--skip-frozen", "--lora-rank", "4", "--lr", "1e-3"])
+    assert "LoRA rank 4" in capsys.readouterr().out
+    training = json.loads((out / "calibration.json").read_text())["training"]
+    assert training["lora"] == {"rank": 4, "alpha": 16.0, "params": 4 * (4 * (384 + 384) + 2 * (384 + 1536))}
+    pretrained = build_backbone(read_e5_file(), 0.0).state_dict()
+    saved = {k.removeprefix("backbone."): v.float() for k, v in load_file(str(out / "model.safetensors")).items()}
+    layer = "encoder.layer.11."  # TINY fine-tunes the top layer only
+    assert (saved[layer + "attention.self.query.weight"] - pretrained[layer + "attention.self.query.weight"]).abs().max() > 1e-3
+    for frozen in ("attention.self.query.bias", "output.LayerNorm.weight"):
+        assert torch.allclose(saved[layer + frozen], pretrained[layer + frozen], atol=1e-3), frozen
+    (res,) = load_scorer(out, Settings()).transform(["Bra service."], ["sv"])  # loads as any fine-tuned model
+    assert abs(sum(res.probabilities.values()) - 1) < 1e-6

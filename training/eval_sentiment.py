@@ -94,11 +94,33 @@ def ablation_summary(model_dir: Path, test_rows: Sequence[Example], batch_size: 
     return {
         "model_dir": _display(model_dir), "training_command": training.get("command"),
         "trainable_layers": model.model.config.trainable_layers, "epochs": training.get("epochs"),
-        "cpu_hours": training.get("cpu_hours"), "train_rows": counted(training.get("train_rows_by_source")),
+        "cpu_hours": training.get("cpu_hours"), "process_cpu_hours": training.get("process_cpu_hours"),
+        "lower_states_seconds": training.get("lower_states_seconds"), "lora": training.get("lora"),
+        "train_rows": counted(training.get("train_rows_by_source")),
         "train_fraction": training.get("train_fraction", 1.0), "dev_mean_language_macro_f1": calibration.get("dev_mean_language_macro_f1"),
         "weights_mib": round((model_dir / "model.safetensors").stat().st_size / 2**20, 2),
         "overall": result["overall"], "by_language": result["by_language"],
     }
+
+
+def add_ablations(model_dir: Path, ablations: dict[str, Path], batch_size: int = 128) -> dict:
+    """Score more model folders and add them to ``model_dir``'s metrics.json, the rest kept as measured.
+
+    The full evaluation needs every reference folder it was first run with (the frozen reference,
+    the learning-curve models); a new budget row needs only its own model and the test split.
+    """
+    path = model_dir / METRICS_FILE
+    metrics = json.loads(path.read_text())
+    test_rows = load_examples()["test"]
+    backbone_file = read_e5_file()
+    for name, folder in ablations.items():
+        metrics["ablations"][name] = ablation_summary(folder, test_rows, batch_size, backbone_file)
+        print(f"{name}: " + " | ".join(f"{lang} {m['macro_f1']:.3f}" for lang, m in metrics["ablations"][name]["by_language"].items()), flush=True)
+    metrics["command"] += " && python -m training.eval_sentiment --model-dir " + _display(model_dir) + "".join(
+        f" --add-ablation '{name}={_display(folder)}'" for name, folder in ablations.items())
+    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    write_card(model_dir, metrics)
+    return metrics
 
 
 def label_noise(test_rows: Sequence[Example], predictions: dict[str, list[str]], path: Path = REANNOTATED) -> dict:
@@ -230,17 +252,28 @@ def main(argv: list[str] | None = None) -> None:
                     help="frozen e5 + LR reference written by train_sentiment (skipped when absent)")
     ap.add_argument("--ablation", action="append", default=[], metavar="NAME=DIR",
                     help="also score this trained model folder (e.g. fewer fine-tuned layers) on the test split")
+    ap.add_argument("--add-ablation", action="append", default=[], metavar="NAME=DIR",
+                    help="score only this model folder and add it to the existing metrics.json and card")
     ap.add_argument("--max-rows-per-source", type=int, default=None)
     ap.add_argument("--no-card", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    ablations = {}
-    for item in args.ablation:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not Path(path, "config.json").is_file():
-            ap.error(f"--ablation wants NAME=DIR with a trained model in DIR, got {item!r}")
-        ablations[name] = Path(path)
+    def folders(items: list[str], flag: str) -> dict[str, Path]:
+        out = {}
+        for item in items:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not Path(path, "config.json").is_file():
+                ap.error(f"{flag} wants NAME=DIR with a trained model in DIR, got {item!r}")
+            out[name] = Path(path)
+        return out
+
+    ablations, added = folders(args.ablation, "--ablation"), folders(args.add_ablation, "--add-ablation")
     torch.set_num_threads(args.threads)
+    if added:
+        if ablations or not (args.model_dir / METRICS_FILE).is_file():
+            ap.error("--add-ablation adds to an existing metrics.json; give it without --ablation")
+        add_ablations(args.model_dir, added)
+        return
     evaluate_model_dir(args.model_dir, load_examples(args.max_rows_per_source), card=not args.no_card,
                        frozen_dir=args.frozen_dir, ablations=ablations)
 

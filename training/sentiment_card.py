@@ -120,19 +120,63 @@ def _ablation_table(metrics: dict) -> str:
     training, test = metrics["training"], metrics["test"]
     langs = list(test["model"]["by_language"])
     rows = [["shipped", counted(training.get("train_rows_by_source")), metrics["architecture"]["trainable_layers"],
-             training.get("epochs"), training.get("cpu_hours"), metrics["model_size"]["files_mib"].get("model.safetensors"),
+             _method(training.get("lora")), training.get("epochs"), training.get("cpu_hours"),
+             _caching(training.get("lower_states_seconds")), metrics["model_size"]["files_mib"].get("model.safetensors"),
              metrics["dev"]["dev_mean_language_macro_f1"], *(test["model"]["by_language"][lang]["macro_f1"] for lang in langs)]]
     for name, a in ablations.items():
-        rows.append([name, a.get("train_rows"), a["trainable_layers"], a["epochs"], a["cpu_hours"], a["weights_mib"],
-                     a["dev_mean_language_macro_f1"], *(a["by_language"][lang]["macro_f1"] for lang in langs)])
+        rows.append([name, a.get("train_rows"), a["trainable_layers"], _method(a.get("lora")), a["epochs"], a["cpu_hours"],
+                     _caching(a.get("lower_states_seconds")), a["weights_mib"], a["dev_mean_language_macro_f1"],
+                     *(a["by_language"][lang]["macro_f1"] for lang in langs)])
     for name, label in (("frozen_lr", "frozen e5 + LR"), ("legacy", "from-scratch (replaced)")):
         if name in test:
-            rows.append([label, "-", 0 if name == "frozen_lr" else "-", "-", "-", "-", "-",
+            rows.append([label, "-", 0 if name == "frozen_lr" else "-", "-", "-", "-", "-", "-", "-",
                          *(test[name]["by_language"][lang]["macro_f1"] for lang in langs)])
     commands = "\n".join(f"- {name}: `{a['training_command']}`" for name, a in ablations.items())
-    table = fmt_table(["model", "train rows", "fine-tuned layers", "epochs", "CPU-hours", "weights MiB", "dev mean F1",
-                       *(f"test {lang} F1" for lang in langs)], rows)
-    return table + "\n\nTrained with:\n" + commands + "\n\n" + _learning_curve(metrics)
+    table = fmt_table(["model", "train rows", "fine-tuned layers", "method", "epochs", "CPU-hours", "of which caching s",
+                       "weights MiB", "dev mean F1", *(f"test {lang} F1" for lang in langs)], rows)
+    note = ("CPU-hours are wall time × threads of the whole training command. \"of which caching\" is the time to "
+            "compute the frozen lower layers' states of the rows it fine-tunes; \"-\" where the run did not record it "
+            "(the learning-curve runs reused the shipped recipe's cache, so theirs are fine-tuning only). LoRA rows train "
+            "rank-r adapters on every linear map of the named layers (the layers' own weights stay frozen) and ship the "
+            "merged layers.")
+    return (table + "\n\n" + note + "\n\nTrained with:\n" + commands + "\n\n" + _budget_verdict(metrics) + "\n\n"
+            + _learning_curve(metrics))
+
+
+def _method(lora: dict | None) -> str:
+    return f"LoRA r={lora['rank']}" if lora else "full"
+
+
+def _caching(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.0f}"
+
+
+def _budget_verdict(metrics: dict) -> str:
+    """Among runs on the same rows: the best by dev (never test), and the cheapest within 0.005 of it."""
+    by_rows: dict[int, list[tuple[str, dict]]] = {}
+    for name, a in (metrics.get("ablations") or {}).items():
+        if a.get("train_rows") and a.get("cpu_hours") is not None:
+            by_rows.setdefault(a["train_rows"], []).append((name, a))
+    lines = []
+    for rows, runs in sorted(by_rows.items()):
+        if len({(a["trainable_layers"], _method(a.get("lora"))) for _, a in runs}) < 2:
+            continue  # one recipe only (a learning-curve point): nothing to compare
+        best_name, best = max(runs, key=lambda r: r[1]["dev_mean_language_macro_f1"])
+        near = [r for r in runs if r[1]["dev_mean_language_macro_f1"] >= best["dev_mean_language_macro_f1"] - 0.005]
+        cheap_name, cheap = min(near, key=lambda r: r[1]["cpu_hours"])
+        line = (f"**Budgets at {rows:,} rows.** Best by dev mean F1: {best_name} ({best['dev_mean_language_macro_f1']:.3f}, "
+                f"{best['cpu_hours']} CPU-hours)")
+        if cheap_name != best_name:
+            line += (f"; the cheapest within 0.005 of it: {cheap_name} ({cheap['dev_mean_language_macro_f1']:.3f}, "
+                     f"{cheap['cpu_hours']} CPU-hours)")
+        lines.append(line + ".")
+    return "\n\n".join(lines) or "No two recipes were trained on the same rows."
+
+
+def _same_recipe(a: dict, metrics: dict) -> bool:
+    """A learning-curve point: the shipped recipe (layers, method) on fewer rows."""
+    return (a["trainable_layers"] == metrics["architecture"]["trainable_layers"]
+            and _method(a.get("lora")) == _method(metrics["training"].get("lora")))
 
 
 def learning_curve_fit(points: list[tuple[int, float]]) -> tuple[float, float]:
@@ -146,8 +190,10 @@ def learning_curve_fit(points: list[tuple[int, float]]) -> tuple[float, float]:
 
 def _learning_curve(metrics: dict) -> str:
     """Per language: test F1 against the training rows, and what a log-linear trend says about the targets."""
-    curve = {name: a for name, a in (metrics.get("ablations") or {}).items()
-             if a.get("train_fraction", 1.0) < 1.0 and a.get("train_rows")}
+    curve: dict[int, dict] = {}  # train rows -> the first run of the shipped recipe on them
+    for a in (metrics.get("ablations") or {}).values():
+        if a.get("train_fraction", 1.0) < 1.0 and a.get("train_rows") and _same_recipe(a, metrics):
+            curve.setdefault(a["train_rows"], a)
     shipped_rows = counted(metrics["training"].get("train_rows_by_source"))
     if len(curve) < 2 or not shipped_rows:
         return "No learning curve was scored (`train_sentiment --train-fraction F`, then `eval_sentiment --ablation`)."
@@ -172,7 +218,7 @@ def _learning_curve(metrics: dict) -> str:
     table = fmt_table(["lang", *(f"{n:,} rows" for n, _ in points), "gain per doubling", "target",
                        "data for the target (trend)"], rows)
     return ("**Learning curve.** The shipped recipe fine-tuned on a seeded per-source share of its training rows "
-            "(`--train-fraction`; the same cached lower states, so these CPU-hours are fine-tuning only), scored on "
+            "(`--train-fraction`), scored on "
             "the same test rows. The last column extends a least-squares line in log2(rows) through these points to "
             "the issue's target: an extrapolation, read as an order of magnitude, not a promise.\n\n" + table)
 

@@ -38,6 +38,7 @@ from service.encoder import E5Tokenizer, read_e5_file
 from service.sentiment.model import LABELS, SentimentModel, length_sorted_batches, padded, softmax
 from service.sentiment.network import HeadConfig, SentimentNet
 from training.data import REPO_ROOT
+from training.lora import add_adapters, merge_adapters
 from training.sentiment_data import Example, describe, load_examples
 from training.sentiment_frozen import FrozenLogReg
 from training.sentiment_metrics import evaluate
@@ -79,8 +80,8 @@ def check_fraction(fraction: float) -> float:
 def learning_curve_subset(rows: Sequence[Example], fraction: float, rng: random.Random) -> list[int]:
     """Sorted indices of a seeded ``fraction`` of ``rows``, drawn per source so the mix stays as it is.
 
-    Indices into the full training subset, whose cached lower states are reused: a learning-curve
-    point costs only its own fine-tuning steps.
+    Only these rows are cached and fine-tuned, so a point's CPU-hours include its own caching and
+    compare with the shipped recipe's and with other budgets (fewer layers, LoRA) at the same rows.
     """
     check_fraction(fraction)
     by_source: dict[str, list[int]] = {}
@@ -199,7 +200,7 @@ def _fingerprint(*parts: object) -> str:
 
 
 def train(args: argparse.Namespace) -> Path:
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -213,24 +214,25 @@ def train(args: argparse.Namespace) -> Path:
     print(f"rows: train {len(train_rows)} of {len(data['train'])}, dev {len(dev_rows)} of {len(data['dev'])}", flush=True)
     print("train by source:", json.dumps(describe(train_rows)), flush=True)
 
+    # Rows the fine-tuning sees (all, or a learning-curve fraction). Only they are cached, so a
+    # recipe's CPU-hours are what it costs from nothing, whatever else was trained before.
+    fit_rows = [train_rows[i] for i in learning_curve_subset(train_rows, args.train_fraction, random.Random(args.seed))]
+    if len(fit_rows) < len(train_rows):
+        print(f"learning curve: fine-tuning on {len(fit_rows)} of the {len(train_rows)} subset rows "
+              f"({args.train_fraction:g}, per source)", flush=True)
+
     backbone_file = read_e5_file()
     config = HeadConfig(backbone_file.sha256, args.trainable_layers, args.max_length, args.dropout)
     net = SentimentNet(backbone_file, config)
     tokenizer = E5Tokenizer(backbone_file)
-    train_ids = tokenizer.encode([e.text for e in train_rows], args.max_length)
+    train_ids = tokenizer.encode([e.text for e in fit_rows], args.max_length)
     dev_ids = tokenizer.encode([e.text for e in dev_rows], args.max_length)
     key = _fingerprint(backbone_file.sha256, net.split, train_ids, dev_ids)  # stale caches are never reused
     cache_dir = args.cache_dir / key
     train_cache = StateCache.build(net, train_ids, tokenizer.pad, cache_dir / "train.pt", "train")
     dev_cache = StateCache.build(net, dev_ids, tokenizer.pad, cache_dir / "dev.pt", "dev")
     label_idx = {label: i for i, label in enumerate(LABELS)}
-    y_train = torch.tensor([label_idx[e.label] for e in train_rows])
-    # Rows the fine-tuning sees (all, or a learning-curve fraction of the cached ones).
-    fit_idx = learning_curve_subset(train_rows, args.train_fraction, random.Random(args.seed))
-    fit_rows = [train_rows[i] for i in fit_idx]
-    if len(fit_idx) < len(train_rows):
-        print(f"learning curve: fine-tuning on {len(fit_idx)} of the {len(train_rows)} cached rows "
-              f"({args.train_fraction:g}, per source)", flush=True)
+    y_train = torch.tensor([label_idx[e.label] for e in fit_rows])
     dev_gold = np.array([label_idx[e.label] for e in dev_rows])
     lower_states_seconds = time.perf_counter() - t0  # ~0 when the cache was already there
     print(f"lower states ready at {lower_states_seconds:.0f}s", flush=True)
@@ -241,14 +243,15 @@ def train(args: argparse.Namespace) -> Path:
             upper_outputs(net, train_cache, pooled=True), y_train.numpy(),
             upper_outputs(net, dev_cache, pooled=True), dev_gold, dev_rows,
         )
-        frozen.save(args.frozen_dir, {"train_rows": len(train_rows), "seconds": round(time.perf_counter() - t_frozen, 1),
+        frozen.save(args.frozen_dir, {"train_rows": len(fit_rows), "seconds": round(time.perf_counter() - t_frozen, 1),
                                       "command": "python -m training.train_sentiment " + " ".join(args.argv)})
         print(f"frozen e5 + LR: dev mean-language macro-F1 {frozen.dev_f1_:.4f} (C={frozen.C_}) -> {args.frozen_dir}", flush=True)
 
-    steps_per_epoch = math.ceil(len(fit_idx) / args.batch_size)
+    adapters = add_adapters(net, args.lora_rank, args.lora_alpha) if args.lora_rank else 0
+    steps_per_epoch = math.ceil(len(fit_rows) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup = max(1, int(0.06 * total_steps))
-    layer_params = [p for n, p in net.trainable_named_parameters() if not n.startswith("classifier.")]
+    layer_params = [p for n, p in net.trainable_named_parameters() if p.requires_grad and not n.startswith("classifier.")]
     opt = torch.optim.AdamW([
         {"params": layer_params, "lr": args.lr},
         {"params": list(net.classifier.parameters()), "lr": args.head_lr},
@@ -257,14 +260,17 @@ def train(args: argparse.Namespace) -> Path:
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
     )
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(fit_rows))
-    trainable = sum(p.numel() for p in net.trainable_parameters())
-    print(f"fine-tuning {args.trainable_layers} of {net.backbone.config.num_hidden_layers} layers + head: "
+    trainable = sum(p.numel() for p in net.trainable_parameters() if p.requires_grad)
+    how = f"LoRA rank {args.lora_rank} ({adapters / 1e6:.2f}M adapter params) on" if adapters else "fine-tuning"
+    print(f"{how} {args.trainable_layers} of {net.backbone.config.num_hidden_layers} layers + head: "
           f"{trainable / 1e6:.2f}M trainable params, {args.epochs} epochs x {steps_per_epoch} steps", flush=True)
 
     # Named by what changes the weights (not by output paths), so any re-run of the same recipe resumes.
     recipe = [args.seed, args.epochs, args.batch_size, args.lr, args.head_lr, args.dropout, args.threads]
     if args.train_fraction < 1.0:  # the full recipe keeps its old name, so its checkpoints still resume
         recipe.append(args.train_fraction)
+    if args.lora_rank:
+        recipe += ["lora", args.lora_rank, args.lora_alpha]
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -281,15 +287,14 @@ def train(args: argparse.Namespace) -> Path:
                    ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").rename(ckpt_path)
 
-    all_lengths = train_cache.lengths()
-    lengths = [all_lengths[i] for i in fit_idx]
+    lengths = train_cache.lengths()
     for epoch in range(state["epoch"], args.epochs):
         batches = make_batches(lengths, args.batch_size, random.Random(args.seed * 1000 + epoch))
         torch.manual_seed(args.seed * 1000 + epoch + state["batch"])  # dropout stream, resumable
         net.train()
         t_epoch, running, first = time.perf_counter(), 0.0, state["batch"]
         for b in range(first, len(batches)):
-            batch = [fit_idx[i] for i in batches[b]]
+            batch = batches[b]
             hidden, mask = train_cache.batch(batch)
             loss = loss_fn(net.upper(hidden, mask), y_train[batch])
             loss.backward()
@@ -317,6 +322,8 @@ def train(args: argparse.Namespace) -> Path:
         checkpoint()
 
     net.load_state_dict(state["best"], strict=False)
+    if adapters:
+        merge_adapters(net)  # saved as plain fine-tuned layers: the service needs no adapter code
     model = SentimentModel(tokenizer, net)
     dev_logits = upper_outputs(net, dev_cache, pooled=False)
     model.temperature = fit_temperature(dev_logits, dev_gold)
@@ -333,6 +340,8 @@ def train(args: argparse.Namespace) -> Path:
             "head_lr": args.head_lr, "threads": args.threads, "train_seconds": round(train_seconds, 1),
             "lower_states_seconds": round(lower_states_seconds, 1),
             "cpu_hours": round(train_seconds * args.threads / 3600, 2),
+            "process_cpu_hours": round((time.process_time() - cpu0) / 3600, 2),
+            "lora": {"rank": args.lora_rank, "alpha": args.lora_alpha, "params": adapters} if adapters else None,
             "history": state["history"], "train_caps": caps, "dev_per_language": args.dev_per_language,
             "train_fraction": args.train_fraction, "train_rows": len(fit_rows),
             "train_rows_by_source": describe(fit_rows),
@@ -357,6 +366,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=1e-4, help="rate of the fine-tuned transformer layers")
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--trainable-layers", type=int, default=HeadConfig.trainable_layers, help="top e5 layers fine-tuned (the rest is cached)")
+    ap.add_argument("--lora-rank", type=int, default=0,
+                    help="train LoRA adapters of this rank on the trainable layers instead of the layers themselves (0: off)")
+    ap.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA scale numerator (update = B A * alpha / rank)")
     ap.add_argument("--max-length", type=int, default=HeadConfig.max_length, help="tokens per comment (head+tail truncation)")
     ap.add_argument("--dropout", type=float, default=HeadConfig.dropout)
     ap.add_argument("--dev-per-language", type=int, default=700)
@@ -366,8 +378,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-eval", action="store_true", help="do not write metrics.json / MODEL_CARD.md")
     ap.add_argument("--skip-frozen", action="store_true", help="do not fit the frozen e5 + LR reference")
     ap.add_argument("--train-fraction", type=float, default=1.0,
-                    help="fine-tune on this seeded share of the training subset, per source (learning curves; "
-                         "the lower-layer cache of the whole subset is reused)")
+                    help="fine-tune on this seeded share of the training subset, per source (learning curves "
+                         "and budget comparisons; only these rows are cached)")
     ap.add_argument("--cap", action="append", default=[], metavar="SOURCE=N",
                     help=f"training rows drawn from SOURCE (default caps: {TRAIN_CAPS})")
     args = ap.parse_args(argv)
@@ -375,6 +387,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.cap = {src: int(n) for src, n in (item.split("=", 1) for item in args.cap)}
     except ValueError:
         ap.error("--cap wants SOURCE=N with an integer N")
+    if args.lora_rank < 0:
+        ap.error(f"--lora-rank must be 0 (off) or a positive rank, got {args.lora_rank}")
     try:
         check_fraction(args.train_fraction)
     except ValueError as exc:
