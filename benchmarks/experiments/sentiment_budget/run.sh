@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
 # Fine-tuning budgets at 1/8 of the shipped recipe's rows (7,877), one after another on 2 threads:
 # each run caches only its own rows, so its CPU-hours are what the recipe costs from nothing.
-#   bash benchmarks/experiments/sentiment_budget/run.sh [NAME ...]   (default: all, in this order)
+# Then each is scored on the test split and added to models/sentiment/metrics.json and the card.
+#   bash benchmarks/experiments/sentiment_budget/run.sh           # all: train (~50 min on 2 cores), then score
+#   bash benchmarks/experiments/sentiment_budget/run.sh top2 top4 # train only these
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 COMMON=(--epochs 3 --cap xed_fi_native=15000 --skip-eval --skip-frozen --train-fraction 0.125
         --cache-dir build/sentiment-cache-budget)
+ORDER=(top2 top4 top6 all12 lora12 lora12-fast lora6)
 declare -A RECIPE=(
-  [top6]="--trainable-layers 6"
-  [lora12]="--trainable-layers 12 --lora-rank 8 --lora-alpha 16 --lr 5e-4"
   [top2]="--trainable-layers 2"
-  [all12]="--trainable-layers 12"
   [top4]="--trainable-layers 4"
+  [top6]="--trainable-layers 6"
+  [all12]="--trainable-layers 12"
+  [lora12]="--trainable-layers 12 --lora-rank 8 --lora-alpha 16 --lr 5e-4"
+  [lora12-fast]="--trainable-layers 12 --lora-rank 8 --lora-alpha 16 --lr 1e-3"
+  [lora6]="--trainable-layers 6 --lora-rank 8 --lora-alpha 16 --lr 1e-3"
+)
+declare -A LABEL=(
+  [top2]="1/8 rows, top 2 layers"
+  [top4]="1/8 rows, top 4 layers"
+  [top6]="1/8 rows, top 6 layers (own cache)"
+  [all12]="1/8 rows, all 12 layers"
+  [lora12]="1/8 rows, LoRA on 12 layers, lr 5e-4"
+  [lora12-fast]="1/8 rows, LoRA on 12 layers, lr 1e-3"
+  [lora6]="1/8 rows, LoRA on top 6 layers, lr 1e-3"
 )
 mkdir -p build/logs
-for name in "${@:-top6 lora12 top2 all12 top4}"; do
-  for n in $name; do
-    # shellcheck disable=SC2086
-    python -m training.train_sentiment "${COMMON[@]}" ${RECIPE[$n]} --output-dir "build/sentiment-budget-$n" \
-      > "build/logs/budget-$n.log" 2>&1
-    tail -1 "build/logs/budget-$n.log"
-  done
+for n in "${@:-${ORDER[@]}}"; do
+  # shellcheck disable=SC2086
+  python -m training.train_sentiment "${COMMON[@]}" ${RECIPE[$n]} --output-dir "build/sentiment-budget-$n" \
+    > "build/logs/budget-$n.log" 2>&1
+  tail -n 1 "build/logs/budget-$n.log"
 done
+if [ $# -eq 0 ]; then
+  added=()
+  for n in "${ORDER[@]}"; do added+=(--add-ablation "${LABEL[$n]}=build/sentiment-budget-$n"); done
+  python -m training.eval_sentiment "${added[@]}"
+fi
