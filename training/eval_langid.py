@@ -13,8 +13,8 @@ set, nor by the combiner, fitted on the 'calib'/'dev' parts by training/fit_lang
    that must not be reported as sv/da/fi/en, and 'und' rows (emoji-only, words shared by
    several languages); the optional third column lists other accepted answers. Scored without
    hints and with the survey's expected language as hint (see ``short_hint``);
-4. ``training/langid_short_dev.tsv``: a separate hand-written dev list of sv/da/no short answers
-   (none in the set above), what changes are checked on, so that the set above stays a test set.
+4. ``training/langid_short_dev.tsv``: a separate hand-written dev list of short answers (sv/da/no,
+   one-word fi/en, and truly ambiguous one-word 'und' rows; none in the set above), what changes are checked on, so that the set above stays a test set.
 Baselines: plain lingua (its top language, never 'und') restricted to the same candidates as the
 service (configured + distractors, Bokmål/Nynorsk folded to 'no'), in both lingua modes, lingua restricted to sv/da/fi/en/nb/nn,
 langdetect and the n-gram model alone. 'und' counts as wrong except where stated. A cell of the
@@ -39,7 +39,7 @@ from training.langid_data import LENGTHS, in_domain_sets, public_sets
 from training.train_langid import trained_texts
 
 SHORT_SET = REPO_ROOT / "tests" / "data" / "langid_short.tsv"
-# Hand-written dev list of short answers (sv/da/no), none of them in SHORT_SET: what changes were
+# Hand-written dev list of short answers, none of them in SHORT_SET: what changes were
 # checked on, so that SHORT_SET stays a test set.
 SHORT_DEV_SET = REPO_ROOT / "training" / "langid_short_dev.tsv"
 CONFIGURED = ("sv", "da", "fi", "en")
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|" + "---|" * len(keys))
     for name, res in short.items():
         print(f"| {name} | " + " | ".join(f"{res[k][0]}/{res[k][1]}" for k in keys) + " |")
-    dev_keys = [k for k in ("sv", "da", "other (no/de/nl)") if k in next(iter(dev.values()))]
+    dev_keys = [k for k in (*CONFIGURED, "other (no/de/nl)", "und") if k in next(iter(dev.values()))]
     print(f"\nHand-written dev list of short answers ({SHORT_DEV_SET.relative_to(REPO_ROOT)}, no hints; "
           "changes were checked on it, not on the set above):\n")
     print("| backend | " + " | ".join(dev_keys) + " |")

@@ -13,9 +13,10 @@ cell of every set weighs the same):
 1. per class and length knot: a weight on lingua's log probability, one on the n-gram log
    posterior, one on the word lexicon's log posterior and a bias (a conditional logistic
    regression, ~140 numbers);
-2. ``shared_words``: words at least 1 per 10,000 tokens frequent in the training text of two or
-   more configured languages, within 5x of each other ("ok", "super", "service", "nej"): a
-   one-word answer that is one of them is 'und' unless the caller hints;
+2. ``shared_words``: words at least 1 per 10,000 tokens frequent in two or more configured
+   languages, within 5x of each other ("ok", "super", "service", "nej", "okay", "hej"), in the
+   training text, or in the lexicon's general-corpus lists where the training text has too little
+   of the word to judge: a one-word answer that is one of them is 'und' unless the caller hints;
 3. the decision rule: ``min_posterior`` (answers whose calibrated top posterior is below it
    become 'und') and the Norwegian decision prior, per length range (< 32 / >= 32 letters), a
    shift of the 'no' score (grid 0..4 by 0.25). The largest threshold (0.70..0.30 by 0.05, else
@@ -43,6 +44,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from service.langid_combiner import KNOT_LETTERS, Combiner, features, length_basis, one_word, save_combiners
+from service.langid_lexicon import WordLexicon
 from service.language import UND, LanguageIdentifier
 from training.data import REPO_ROOT
 from training.langid_data import LENGTHS, in_domain_sets, public_sets
@@ -58,18 +60,43 @@ MARGIN = 0.0  # cells: 0.01 is infeasible for Danish sentences (calibration spli
 LONG_KNOT = 32  # prior knots >= this many letters form the 'long' range
 
 
-def shared_words(configured: tuple[str, ...], min_rate: float = 1e-4, max_ratio: float = 5.0) -> list[str]:
-    """Words at least ``min_rate`` frequent (per token) in two or more configured languages' training
-    text, the two most frequent within ``max_ratio`` of each other: truly ambiguous one-word answers."""
+def _shared(rates: dict[str, dict[str, float]], configured: tuple[str, ...], min_rate: float, max_ratio: float) -> set[str]:
+    """Words whose two highest per-token rates among ``configured`` are >= ``min_rate`` and within ``max_ratio``."""
+    out = set()
+    for word in set().union(*(rates[lang] for lang in configured)):
+        top = sorted((rates[lang].get(word, 0.0) for lang in configured), reverse=True)
+        if top[1] >= min_rate and top[0] <= max_ratio * top[1]:
+            out.add(word)
+    return out
+
+
+def shared_words(configured: tuple[str, ...], lexicon: WordLexicon | None = None, min_rate: float = 1e-4,
+                 max_ratio: float = 5.0) -> list[str]:
+    """Words at least ``min_rate`` frequent (per token) in two or more configured languages, the two
+    most frequent within ``max_ratio`` of each other: truly ambiguous one-word answers.
+
+    Frequencies from the review/comment training text (what survey answers look like) and, where
+    that text is too thin to judge (the word below ``min_rate`` in all but one language), from the
+    lexicon's general-corpus lists (wordfreq): "okay" is 1.3 / 1.2 per 10,000 words in Danish /
+    English there but 0.5 per 10,000 in our English reviews and subtitles, so the training text
+    alone missed it; "on" (Finnish "is", English "on") is shared in wordfreq's lists, but our
+    Finnish and English text, which has plenty of it, says Finnish, and keeps it.
+    """
     texts = training_texts(15000)
     counts = {lang: Counter(w for t in texts[lang] for w in map(one_word, t.split()) if w) for lang in configured}
-    totals = {lang: sum(c.values()) for lang, c in counts.items()}
-    out = []
-    for word in sorted(set().union(*counts.values())):
-        rates = sorted((counts[lang][word] / totals[lang] for lang in configured), reverse=True)
-        if rates[1] >= min_rate and rates[0] <= max_ratio * rates[1]:
-            out.append(word)
-    return out
+    rates = {lang: {w: n / sum(c.values()) for w, n in c.items()} for lang, c in counts.items()}
+    out = _shared(rates, configured, min_rate, max_ratio)
+    if lexicon is not None:
+        words = sorted(lexicon.index, key=lexicon.index.get)
+        freq = np.exp(lexicon.log_freq.astype(np.float64))
+        listed = {lang: {w: float(f) for w, f in zip(words, freq[:, lexicon.classes.index(lang)])} for lang in configured}
+        out |= {w for w in _shared(listed, configured, min_rate, max_ratio) if not _judged(rates, configured, w, min_rate)}
+    return sorted(out)
+
+
+def _judged(rates: dict[str, dict[str, float]], configured: tuple[str, ...], word: str, min_rate: float) -> bool:
+    """True when ``word`` is at least ``min_rate`` frequent in two configured languages of ``rates``."""
+    return sorted((rates[lang].get(word, 0.0) for lang in configured), reverse=True)[1] >= min_rate
 
 
 def calibration_rows(exclude: set[str]) -> list[tuple[str, str, str, str]]:
@@ -141,7 +168,8 @@ def fit_mode(high_accuracy: bool, rows: list[tuple[str, str, str, str]], model_d
     w = np.array([1.0 / count[c] if k else 0.0 for c, k in zip(cells, keep)])
     W, b = fit_weights(f, y, w / w.sum(), len(classes))
     comb = Combiner(classes=list(classes), knots=list(KNOT_LETTERS), weights=W.tolist(), bias=b.tolist(),
-                    prior=np.zeros_like(b).tolist(), min_posterior=0.0, shared_words=shared_words(configured))
+                    prior=np.zeros_like(b).tolist(), min_posterior=0.0,
+                    shared_words=shared_words(configured, ident._lexicon))
 
     # Decision rule (the Norwegian prior and the 'und' threshold) under two constraints on this
     # split: Norwegian kept out of sv/da at least as often as by lingua-restricted, per
