@@ -175,6 +175,19 @@ def test_the_lexicon_decides_only_where_the_training_text_is_too_thin():
     assert not _judged(text, configured, "unseen", 1e-4)
 
 
+@pytest.mark.skipif(not HAVE_DATA, reason=f"training data not present at {DATA_DIR}")
+def test_shared_words_take_the_lexicon_only_where_our_text_is_too_thin():
+    """The fitted list: "okay"/"hej" come from the lexicon's lists, "on"/"se" stay Finnish (our text judges them)."""
+    from training.fit_langid_combiner import shared_words  # noqa: PLC0415
+
+    configured = ("sv", "da", "fi", "en")
+    lexicon = WordLexicon.load(DEFAULT_MODEL_DIR)
+    text_only, both = set(shared_words(configured)), set(shared_words(configured, lexicon))
+    assert {"okay", "hej"} <= both - text_only
+    assert text_only < both and not {"on", "se", "god"} & both
+    assert both == set(load_combiner(DEFAULT_MODEL_DIR, "high")[0].shared_words)  # what the shipped combiner holds
+
+
 def test_combiner_artefact_is_small_json_for_both_modes():
     path = DEFAULT_MODEL_DIR / COMBINER_ARTEFACT
     payload = json.loads(path.read_text(encoding="utf-8"))

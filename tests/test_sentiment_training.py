@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -68,7 +69,8 @@ def test_temperature_scaling_recovers_known_temperature():
 
 
 def _cached_tokens(log: str) -> int:
-    return int(log.split("train: ", 2)[-1].split(" tokens cached")[0].rsplit("\n", 1)[-1].split()[-1])
+    """Token states the training split cached ("train: N tokens cached in S s")."""
+    return int(re.search(r"^train: (\d+) tokens cached", log, re.M).group(1))
 
 
 def test_learning_curve_fraction_caches_only_its_rows_and_draws_per_source(tmp_path, capsys):

@@ -14,7 +14,8 @@ set, nor by the combiner, fitted on the 'calib'/'dev' parts by training/fit_lang
    several languages); the optional third column lists other accepted answers. Scored without
    hints and with the survey's expected language as hint (see ``short_hint``);
 4. ``training/langid_short_dev.tsv``: a separate hand-written dev list of short answers (sv/da/no,
-   one-word fi/en, and truly ambiguous one-word 'und' rows; none in the set above), what changes are checked on, so that the set above stays a test set.
+   one-word fi/en, and truly ambiguous one-word 'und' rows; none in the set above), what changes
+   are checked on, so that the set above stays a test set.
 Baselines: plain lingua (its top language, never 'und') restricted to the same candidates as the
 service (configured + distractors, Bokmål/Nynorsk folded to 'no'), in both lingua modes, lingua restricted to sv/da/fi/en/nb/nn,
 langdetect and the n-gram model alone. 'und' counts as wrong except where stated. A cell of the

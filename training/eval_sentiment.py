@@ -116,8 +116,10 @@ def add_ablations(model_dir: Path, ablations: dict[str, Path], batch_size: int =
     for name, folder in ablations.items():
         metrics["ablations"][name] = ablation_summary(folder, test_rows, batch_size, backbone_file)
         print(f"{name}: " + " | ".join(f"{lang} {m['macro_f1']:.3f}" for lang, m in metrics["ablations"][name]["by_language"].items()), flush=True)
-    metrics["command"] += " && python -m training.eval_sentiment --model-dir " + _display(model_dir) + "".join(
+    added = " && python -m training.eval_sentiment --model-dir " + _display(model_dir) + "".join(
         f" --add-ablation '{name}={_display(folder)}'" for name, folder in ablations.items())
+    if added not in metrics["command"]:  # a re-run of the same addition does not repeat it
+        metrics["command"] += added
     path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     write_card(model_dir, metrics)
     return metrics
@@ -270,8 +272,10 @@ def main(argv: list[str] | None = None) -> None:
     ablations, added = folders(args.ablation, "--ablation"), folders(args.add_ablation, "--add-ablation")
     torch.set_num_threads(args.threads)
     if added:
-        if ablations or not (args.model_dir / METRICS_FILE).is_file():
-            ap.error("--add-ablation adds to an existing metrics.json; give it without --ablation")
+        if ablations:
+            ap.error("--add-ablation adds to the last full evaluation; give it without --ablation")
+        if not (args.model_dir / METRICS_FILE).is_file():
+            ap.error(f"--add-ablation adds to {args.model_dir / METRICS_FILE}, which does not exist: run the full evaluation first")
         add_ablations(args.model_dir, added)
         return
     evaluate_model_dir(args.model_dir, load_examples(args.max_rows_per_source), card=not args.no_card,

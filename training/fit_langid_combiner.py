@@ -60,14 +60,25 @@ MARGIN = 0.0  # cells: 0.01 is infeasible for Danish sentences (calibration spli
 LONG_KNOT = 32  # prior knots >= this many letters form the 'long' range
 
 
+def _top_two(rates: dict[str, dict[str, float]], configured: tuple[str, ...], word: str) -> tuple[float, float]:
+    """The two highest per-token rates of ``word`` among the ``configured`` languages."""
+    first, second = sorted((rates[lang].get(word, 0.0) for lang in configured), reverse=True)[:2]
+    return first, second
+
+
 def _shared(rates: dict[str, dict[str, float]], configured: tuple[str, ...], min_rate: float, max_ratio: float) -> set[str]:
     """Words whose two highest per-token rates among ``configured`` are >= ``min_rate`` and within ``max_ratio``."""
     out = set()
     for word in set().union(*(rates[lang] for lang in configured)):
-        top = sorted((rates[lang].get(word, 0.0) for lang in configured), reverse=True)
-        if top[1] >= min_rate and top[0] <= max_ratio * top[1]:
+        first, second = _top_two(rates, configured, word)
+        if second >= min_rate and first <= max_ratio * second:
             out.add(word)
     return out
+
+
+def _judged(rates: dict[str, dict[str, float]], configured: tuple[str, ...], word: str, min_rate: float) -> bool:
+    """True when ``word`` is at least ``min_rate`` frequent in two configured languages of ``rates``."""
+    return _top_two(rates, configured, word)[1] >= min_rate
 
 
 def shared_words(configured: tuple[str, ...], lexicon: WordLexicon | None = None, min_rate: float = 1e-4,
@@ -92,11 +103,6 @@ def shared_words(configured: tuple[str, ...], lexicon: WordLexicon | None = None
         listed = {lang: {w: float(f) for w, f in zip(words, freq[:, lexicon.classes.index(lang)])} for lang in configured}
         out |= {w for w in _shared(listed, configured, min_rate, max_ratio) if not _judged(rates, configured, w, min_rate)}
     return sorted(out)
-
-
-def _judged(rates: dict[str, dict[str, float]], configured: tuple[str, ...], word: str, min_rate: float) -> bool:
-    """True when ``word`` is at least ``min_rate`` frequent in two configured languages of ``rates``."""
-    return sorted((rates[lang].get(word, 0.0) for lang in configured), reverse=True)[1] >= min_rate
 
 
 def calibration_rows(exclude: set[str]) -> list[tuple[str, str, str, str]]:

@@ -3,7 +3,7 @@
 # learning curve's 1/4 point), one after another on 2 threads:
 # each run caches only its own rows, so its CPU-hours are what the recipe costs from nothing.
 # Then each is scored on the test split and added to models/sentiment/metrics.json and the card.
-#   bash benchmarks/experiments/sentiment_budget/run.sh           # all: train (~50 min on 2 cores), then score
+#   bash benchmarks/experiments/sentiment_budget/run.sh           # all: train (~70 min on 2 cores), then score
 #   bash benchmarks/experiments/sentiment_budget/run.sh top2 top4 # train only these
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
