@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 
+import pytest
+
+from training.data import DATA_DIR, REPO_ROOT
 from training.sentiment_data import LABELS, Example
 from training.sentiment_metrics import paired_bootstrap
 
@@ -31,3 +35,43 @@ def test_paired_bootstrap_of_identical_predictions_is_zero_and_seeded():
     assert all(v["difference"] == v["ci95_low"] == v["ci95_high"] == 0 for v in out.values())
     other = [LABELS[(i * 5) % 3] for i in range(90)]
     assert paired_bootstrap(ex, pred, other, resamples=50) == paired_bootstrap(ex, pred, other, resamples=50)
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"training data not present at {DATA_DIR}")
+def test_add_ablation_scores_one_folder_into_the_existing_metrics_and_card(tmp_path):
+    import shutil
+
+    from training.eval_sentiment import main
+
+    shipped = REPO_ROOT / "models" / "sentiment"
+    model_dir, extra = tmp_path / "model", tmp_path / "extra"
+    shutil.copytree(shipped, model_dir)
+    shutil.copytree(shipped, extra)  # any trained folder will do: the shipped one scored again
+    before = json.loads((model_dir / "metrics.json").read_text())
+    args = ["--model-dir", str(model_dir), "--add-ablation", f"re-scored copy={extra}", "--max-rows-per-source", "15"]
+    main(args)
+    main(args)  # a re-run of the same addition
+    after = json.loads((model_dir / "metrics.json").read_text())
+    row = after["ablations"]["re-scored copy"]
+    assert set(row["by_language"]) == {"sv", "da", "fi", "en"} and row["trainable_layers"] == 6
+    calibration = json.loads((shipped / "calibration.json").read_text())
+    assert row["dev_mean_language_macro_f1"] == calibration["dev_mean_language_macro_f1"]
+    assert {k: v for k, v in after["ablations"].items() if k != "re-scored copy"} == before["ablations"]
+    assert after["test"] == before["test"]  # the rest stays as measured
+    assert after["command"].count("--add-ablation 're-scored copy=") == 1
+    assert "re-scored copy" in (model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_add_ablation_says_which_precondition_failed(tmp_path, capsys):
+    from training.eval_sentiment import main
+
+    with pytest.raises(SystemExit):
+        main(["--add-ablation", f"x={tmp_path}"])
+    assert "wants NAME=DIR with a trained model in DIR" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        main(["--model-dir", str(tmp_path / "none"), "--add-ablation", f"x={tmp_path}"])
+    assert "which does not exist: run the full evaluation first" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--add-ablation", f"x={tmp_path}", "--ablation", f"y={tmp_path}"])
+    assert "give it without --ablation" in capsys.readouterr().err

@@ -103,7 +103,8 @@ def ablation_summary(model_dir: Path, test_rows: Sequence[Example], batch_size: 
     }
 
 
-def add_ablations(model_dir: Path, ablations: dict[str, Path], batch_size: int = 128) -> dict:
+def add_ablations(model_dir: Path, ablations: dict[str, Path], batch_size: int = 128,
+                  max_rows_per_source: int | None = None) -> dict:
     """Score more model folders and add them to ``model_dir``'s metrics.json, the rest kept as measured.
 
     The full evaluation needs every reference folder it was first run with (the frozen reference,
@@ -111,7 +112,7 @@ def add_ablations(model_dir: Path, ablations: dict[str, Path], batch_size: int =
     """
     path = model_dir / METRICS_FILE
     metrics = json.loads(path.read_text())
-    test_rows = load_examples()["test"]
+    test_rows = load_examples(max_rows_per_source)["test"]
     backbone_file = read_e5_file()
     for name, folder in ablations.items():
         metrics["ablations"][name] = ablation_summary(folder, test_rows, batch_size, backbone_file)
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             ap.error("--add-ablation adds to the last full evaluation; give it without --ablation")
         if not (args.model_dir / METRICS_FILE).is_file():
             ap.error(f"--add-ablation adds to {args.model_dir / METRICS_FILE}, which does not exist: run the full evaluation first")
-        add_ablations(args.model_dir, added)
+        add_ablations(args.model_dir, added, max_rows_per_source=args.max_rows_per_source)
         return
     evaluate_model_dir(args.model_dir, load_examples(args.max_rows_per_source), card=not args.no_card,
                        frozen_dir=args.frozen_dir, ablations=ablations)
