@@ -104,6 +104,19 @@ def test_translations_share_the_main_theme(fitted, parallel):
     assert agree >= 0.85, agree
 
 
+def test_evaluation_scores_where_the_gold_touchpoint_lands(fitted, parallel):
+    from training.eval_themes import first_clause_labels, main_labels, touchpoint_hits
+
+    texts, _, gold, _ = parallel
+    hits = touchpoint_hits(fitted, gold)
+    assert 0.7 <= hits["main_is_gold"] < hits["gold_among_themes"] <= 1.0 and hits["mean_themes"] > 1
+    assert touchpoint_hits(fitted, ["no_such_touchpoint"] * len(gold))["gold_among_themes"] == 0.0
+    main, first = main_labels(fitted), first_clause_labels(fitted)
+    multi = {u.comment for u in fitted.units_ if not u.whole}
+    assert all(a == b for k, (a, b) in enumerate(zip(main, first)) if k not in multi)  # one clause: the same rule
+    assert any(a != b for k, (a, b) in enumerate(zip(main, first)) if k in multi)
+
+
 def test_fit_is_deterministic(comp, parallel, encoded, fitted):
     texts, langs, _, _ = parallel
     again = comp.new_model().fit(texts, langs, *encoded)

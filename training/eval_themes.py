@@ -9,7 +9,9 @@ Sets: ``training/themes_data.py``. Methods, all on the same rows in one run:
 - ``lexicon model (40edf02)``: the model it replaced, stored assignments (``themes_references.py``);
 - ``e5 + k-means`` (raw vectors, what a user would try first), word TF-IDF + k-means and char n-gram
   TF-IDF + k-means, each with k = the number of gold labels.
-ARI / V-measure count unassigned comments as one extra cluster; the shipped model's ARI minus the lexicon
+An alternative main-theme rule (``first_clause_labels``) is scored beside the ablations; on the parallel sets,
+whose gold labels are touchpoints, ``touchpoint_hits`` says how often the gold touchpoint is the main theme and
+how often it is among the comment's themes. ARI / V-measure count unassigned comments as one extra cluster; the shipped model's ARI minus the lexicon
 model's comes with a paired bootstrap 95% interval (``ari_vs_lexicon``). Parallel sets also report how often
 all four language versions of a comment share the main theme, and the language bias of the vectors
 (nearest neighbour in the same language; translation retrieval) before and after centring.
@@ -131,6 +133,30 @@ def main_labels(model: ThemeModel, leaf: bool = False) -> list[str]:
     return out
 
 
+def first_clause_labels(model: ThemeModel) -> list[str]:
+    """An alternative rule: a multi-clause comment's main theme is its first clause's (survey answers often
+    lead with their subject); single-clause comments and clauses without a theme keep the whole comment's."""
+    first: dict[int, int] = {}
+    for i, u in enumerate(model.units_):
+        if not u.whole and u.comment not in first:
+            first[u.comment] = i
+    out = main_labels(model)
+    for k, i in first.items():
+        if model.unit_hits_[i]:
+            out[k] = str(model.canonical(model.unit_hits_[i][0].theme))
+    return out
+
+
+def touchpoint_hits(model: ThemeModel, gold: Sequence[str]) -> dict[str, float]:
+    """Where gold labels are touchpoint keys (the parallel sets): how often the main theme is the gold touchpoint,
+    and how often the gold touchpoint is among the comment's themes at all (a comment can name several)."""
+    rows = model.comment_themes(model.units_, model.unit_hits_, model.n_comments_)
+    themes = [[model.themes_[c.theme].touchpoint for c in r] for r in rows]
+    return {"main_is_gold": round(float(np.mean([bool(t) and t[0] == g for t, g in zip(themes, gold)])), 4),
+            "gold_among_themes": round(float(np.mean([g in t for t, g in zip(themes, gold)])), 4),
+            "mean_themes": round(float(np.mean([len(t) for t in themes])), 2)}
+
+
 def kmeans(X: object, k: int) -> list[int]:
     return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X).tolist()
 
@@ -162,6 +188,7 @@ def evaluate(comp: ThemeComponents, name: str, texts: list[str], langs: list[str
             comp.new_model(cluster_member_floor=0.0).fit(texts, langs, units, X)), gold)
         m["ablation: no grouping of near-identical comments"] = scores(main_labels(
             comp.new_model(grouping=None).fit(texts, langs, units, X)), gold)
+        m["alternative: first clause decides the main theme"] = scores(first_clause_labels(model), gold)
         if k > 1:
             plain = comp.new_model(mapper=None, clustering=WardThemes(n_clusters=k), subclustering=None,
                                    grouping=None, min_theme_size=1, min_theme_share=0.0).fit(texts, langs, units, X)
@@ -184,6 +211,7 @@ def evaluate(comp: ThemeComponents, name: str, texts: list[str], langs: list[str
             "unassigned": round(sum(x == -1 for x in legacy["auto"]) / len(texts), 4),
             "n_themes": len(set(legacy["auto"]) - {-1})}
     if groups is not None:
+        out["touchpoint_hits"] = touchpoint_hits(model, gold)
         out["cross_language"] = {"e5 themes": cross_language(labels, groups, langs),
                                  f"lexicon model ({LEGACY_COMMIT})": cross_language(legacy["auto"], groups, langs),
                                  "char n-gram TF-IDF + k-means": cross_language(char_labels, groups, langs)}

@@ -25,7 +25,13 @@ MAIN = ["e5 themes (top level)", "e5 themes (leaf)", "lexicon model (40edf02), a
         "lexicon model (40edf02), k = gold", "e5 clusters, no taxonomy, k = gold", "e5 (raw) + k-means, k = gold",
         "char n-gram TF-IDF + k-means, k = gold", "word TF-IDF + k-means, k = gold"]
 ABLATIONS = ["ablation: clusters not mapped to touchpoints", "ablation: clusters mapped by their centroid alone",
-             "ablation: no grouping of near-identical comments"]
+             "ablation: no grouping of near-identical comments", "alternative: first clause decides the main theme"]
+
+SHIPPED, FIRST_CLAUSE = "e5 themes (top level)", ABLATIONS[-1]
+
+
+def _ari(m: dict, name: str, method: str) -> float:
+    return m["sets"][name]["methods"][method]["ari"]
 
 
 def _gap_table(m: dict) -> list[str]:
@@ -110,7 +116,7 @@ def render(m: dict) -> str:
         "",
         *_table(m, MAIN[5:]),
         "",
-        "Ablations of the shipped model (top level):",
+        "Ablations of the shipped model, and an alternative main-theme rule (top level):",
         "",
         *_table(m, ["e5 themes (top level)", *ABLATIONS]),
         "",
@@ -168,9 +174,17 @@ def render(m: dict) -> str:
         f"- Dev parallel set: the lexicon model, whose lexicon was written on it, scores "
         f"{dev['methods']['lexicon model (40edf02), auto']['ari']:.3f} against {dev['methods']['e5 themes (top level)']['ari']:.3f}; "
         f"the difference ({dev['ari_vs_lexicon']['diff']:+.3f}, interval {dev['ari_vs_lexicon']['ci95'][0]:+.3f} … "
-        f"{dev['ari_vs_lexicon']['ci95'][1]:+.3f}) is well inside the noise of 72 translation groups. Most of its misses are "
-        "comments naming two touchpoints (\"the returns policy is complicated and return shipping costs 10 euros\" → "
-        "price, gold returns), where the whole comment decides the main theme and the clause the second one. Every "
+        f"{dev['ari_vs_lexicon']['ci95'][1]:+.3f}) is well inside the noise of 72 translation groups. The main theme is the gold "
+        f"touchpoint for {dev['touchpoint_hits']['main_is_gold']:.1%} of dev comments (held-out "
+        f"{hold['touchpoint_hits']['main_is_gold']:.1%}), and the gold touchpoint is among the comment's themes for "
+        f"{dev['touchpoint_hits']['gold_among_themes']:.1%} ({hold['touchpoint_hits']['gold_among_themes']:.1%}; "
+        f"{dev['touchpoint_hits']['mean_themes']} themes per comment): most misses name two touchpoints "
+        "(\"the returns policy is complicated and return shipping costs 10 euros\" → price, then returns), where the "
+        "whole comment decides the main theme and the clauses add the rest. Letting the first clause decide instead "
+        f"(alternative in the ablation table) gives dev {_ari(m, 'parallel_dev', FIRST_CLAUSE):.3f} and held-out "
+        f"{_ari(m, 'parallel_holdout', FIRST_CLAUSE):.3f} but SemEval {_ari(m, 'semeval', FIRST_CLAUSE):.3f} and "
+        f"banking77 {_ari(m, 'banking77', FIRST_CLAUSE):.3f} (shipped {_ari(m, 'semeval', SHIPPED):.3f} / "
+        f"{_ari(m, 'banking77', SHIPPED):.3f}), so the whole comment still decides. Every "
         "other set: the shipped model is higher, on bitext and SemEval by less than their intervals.",
         "- SemEval: our taxonomy files hotel rooms, facilities and restaurant ambience under one *Store & premises* "
         "touchpoint, where the gold labels (and the lexicon) keep them apart.",
