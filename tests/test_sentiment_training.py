@@ -112,3 +112,15 @@ def test_lora_run_trains_adapters_only_and_ships_a_plain_model(tmp_path, capsys)
         assert torch.allclose(saved[layer + frozen], pretrained[layer + frozen], atol=1e-3), frozen
     (res,) = load_scorer(out, Settings()).transform(["Bra service."], ["sv"])  # loads as any fine-tuned model
     assert abs(sum(res.probabilities.values()) - 1) < 1e-6
+
+
+def test_length_balanced_run_is_its_own_recipe_and_says_so(tmp_path, capsys):
+    """``--length-balance``: a different checkpoint (never resumed from the plain run's) and other weights."""
+    plain, balanced = tmp_path / "plain", tmp_path / "balanced"
+    main([*_args(tmp_path, plain), "--skip-eval", "--skip-frozen"])
+    capsys.readouterr()
+    main([*_args(tmp_path, balanced), "--skip-eval", "--skip-frozen", "--length-balance", "4"])
+    assert "resumed from" not in capsys.readouterr().out  # same cache dir, but not the same recipe
+    assert json.loads((balanced / "calibration.json").read_text())["training"]["length_balance"] == 4.0
+    assert json.loads((plain / "calibration.json").read_text())["training"]["length_balance"] == 0.0
+    assert (plain / "model.safetensors").read_bytes() != (balanced / "model.safetensors").read_bytes()

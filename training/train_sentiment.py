@@ -41,7 +41,7 @@ from training.data import REPO_ROOT
 from training.lora import add_adapters, merge_adapters
 from training.sentiment_data import Example, describe, load_examples
 from training.sentiment_frozen import FrozenLogReg
-from training.sentiment_metrics import evaluate
+from training.sentiment_metrics import evaluate, length_bucket
 
 DEFAULT_OUTPUT = REPO_ROOT / "models" / "sentiment"
 DEFAULT_CACHE = REPO_ROOT / "build" / "sentiment-cache"
@@ -99,6 +99,28 @@ def class_weights(examples: Sequence[Example]) -> torch.Tensor:
     counts = Counter(e.label for e in examples)
     total = sum(counts.values())
     return torch.tensor([total / (len(LABELS) * max(counts.get(label, 0), 1)) for label in LABELS], dtype=torch.float32)
+
+
+def length_balance_weights(examples: Sequence[Example], clip: float) -> torch.Tensor:
+    """Per-row weights P(class | language) / P(class | language, length bucket), clipped to [1/clip, clip].
+
+    In the review sets length predicts the label (short Swedish rows are 75% positive, 8% negative;
+    long English ones 82% negative): weighting each (language, length bucket) cell to its language's
+    class mix takes that cue away, so a short complaint is not read as neutral or positive for being
+    short. Clipping keeps near-empty cells (2 neutral English rows over 250 characters) from dominating.
+    """
+    if clip < 1.0:
+        raise ValueError(f"the length-balance clip must be at least 1, got {clip}")
+    cell = Counter((e.lang, length_bucket(e.text), e.label) for e in examples)
+    bucket = Counter((e.lang, length_bucket(e.text)) for e in examples)
+    lang_label = Counter((e.lang, e.label) for e in examples)
+    lang = Counter(e.lang for e in examples)
+    weights = []
+    for e in examples:
+        b = length_bucket(e.text)
+        ratio = (lang_label[e.lang, e.label] / lang[e.lang]) / (cell[e.lang, b, e.label] / bucket[e.lang, b])
+        weights.append(min(clip, max(1.0 / clip, ratio)))
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def make_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
@@ -259,7 +281,15 @@ def train(args: argparse.Namespace) -> Path:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
     )
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(fit_rows))
+    per_class = class_weights(fit_rows)
+    row_weights = (length_balance_weights(fit_rows, args.length_balance) if args.length_balance
+                   else torch.ones(len(fit_rows)))
+
+    def loss_fn(logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
+        """Weighted mean cross-entropy: balanced classes, times each row's length-balance weight."""
+        gold = y_train[rows]
+        w = per_class[gold] * row_weights[rows]
+        return (torch.nn.functional.cross_entropy(logits, gold, reduction="none") * w).sum() / w.sum()
     trainable = sum(p.numel() for p in net.trainable_parameters() if p.requires_grad)
     how = f"LoRA rank {args.lora_rank} ({adapters / 1e6:.2f}M adapter params) on" if adapters else "fine-tuning"
     print(f"{how} {args.trainable_layers} of {net.backbone.config.num_hidden_layers} layers + head: "
@@ -271,6 +301,8 @@ def train(args: argparse.Namespace) -> Path:
         recipe.append(args.train_fraction)
     if args.lora_rank:
         recipe += ["lora", args.lora_rank, args.lora_alpha]
+    if args.length_balance:
+        recipe += ["length-balance", args.length_balance]
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -296,7 +328,7 @@ def train(args: argparse.Namespace) -> Path:
         for b in range(first, len(batches)):
             batch = batches[b]
             hidden, mask = train_cache.batch(batch)
-            loss = loss_fn(net.upper(hidden, mask), y_train[batch])
+            loss = loss_fn(net.upper(hidden, mask), batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.trainable_parameters(), 1.0)
             opt.step()
@@ -344,6 +376,7 @@ def train(args: argparse.Namespace) -> Path:
             "lora": {"rank": args.lora_rank, "alpha": args.lora_alpha, "params": adapters} if adapters else None,
             "history": state["history"], "train_caps": caps, "dev_per_language": args.dev_per_language,
             "train_fraction": args.train_fraction, "train_rows": len(fit_rows),
+            "length_balance": args.length_balance,
             "train_rows_by_source": describe(fit_rows),
         },
     })
@@ -370,6 +403,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="train LoRA adapters of this rank on the trainable layers instead of the layers themselves (0: off)")
     ap.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA scale numerator (update = B A * alpha / rank)")
     ap.add_argument("--max-length", type=int, default=HeadConfig.max_length, help="tokens per comment (head+tail truncation)")
+    ap.add_argument("--length-balance", type=float, default=0.0, metavar="CLIP",
+                    help="weight rows so that length does not predict the class within a language (clip the weights to "
+                         "[1/CLIP, CLIP]; 0 = off)")
     ap.add_argument("--dropout", type=float, default=HeadConfig.dropout)
     ap.add_argument("--dev-per-language", type=int, default=700)
     ap.add_argument("--checkpoint-steps", type=int, default=200)
@@ -389,6 +425,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--cap wants SOURCE=N with an integer N")
     if args.lora_rank < 0:
         ap.error(f"--lora-rank must be 0 (off) or a positive rank, got {args.lora_rank}")
+    if args.length_balance and args.length_balance < 1.0:
+        ap.error(f"--length-balance must be 0 (off) or a clip of at least 1, got {args.length_balance}")
     try:
         check_fraction(args.train_fraction)
     except ValueError as exc:
