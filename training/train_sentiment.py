@@ -70,6 +70,18 @@ def capped_groups(rows: Sequence[Example], group: Callable[[Example], str], cap:
     return out
 
 
+def training_subsets(data: dict[str, list[Example]], caps: dict[str, int], dev_per_language: int,
+                     seed: int) -> tuple[list[Example], list[Example]]:
+    """The fixed training subset (capped sources) and the dev subset drawn after it (epochs, temperature).
+
+    One seeded stream for both, so recipes with the same caps and seed see the same dev rows.
+    """
+    rng = random.Random(seed)
+    train_rows = capped_groups(data["train"], lambda e: e.source, caps.get, rng)
+    dev_rows = capped_groups(data["dev"], lambda e: e.lang, lambda _: dev_per_language, rng)  # en is half of dev
+    return train_rows, dev_rows
+
+
 def check_fraction(fraction: float) -> float:
     """``fraction`` if it is a usable training share, in (0, 1]; else ValueError with the reason."""
     if not 0.0 < fraction <= 1.0:
@@ -229,10 +241,8 @@ def train(args: argparse.Namespace) -> Path:
     torch.set_num_threads(args.threads)
 
     data = load_examples(args.max_rows_per_source)
-    rng = random.Random(args.seed)
     caps = {**TRAIN_CAPS, **args.cap}
-    train_rows = capped_groups(data["train"], lambda e: e.source, caps.get, rng)  # capped sources
-    dev_rows = capped_groups(data["dev"], lambda e: e.lang, lambda _: args.dev_per_language, rng)  # en is half of dev
+    train_rows, dev_rows = training_subsets(data, caps, args.dev_per_language, args.seed)
     print(f"rows: train {len(train_rows)} of {len(data['train'])}, dev {len(dev_rows)} of {len(data['dev'])}", flush=True)
     print("train by source:", json.dumps(describe(train_rows)), flush=True)
 
