@@ -124,3 +124,28 @@ def test_length_balanced_run_is_its_own_recipe_and_says_so(tmp_path, capsys):
     assert json.loads((balanced / "calibration.json").read_text())["training"]["length_balance"] == 4.0
     assert json.loads((plain / "calibration.json").read_text())["training"]["length_balance"] == 0.0
     assert (plain / "model.safetensors").read_bytes() != (balanced / "model.safetensors").read_bytes()
+
+
+def test_survey_rows_join_the_fit_and_init_from_starts_at_the_given_weights(tmp_path, capsys):
+    """``--survey-weight``: the survey answers' train part is fitted and its dev part reported per epoch;
+    ``--init-from``: at learning rate 0 the run ends where the given folder started."""
+    from training.survey_training import SOURCE, load_survey_training  # noqa: PLC0415
+
+    start, cont = tmp_path / "start", tmp_path / "cont"
+    main([*_args(tmp_path, start), "--skip-eval", "--skip-frozen", "--survey-weight", "5"])
+    training = json.loads((start / "calibration.json").read_text())["training"]
+    survey = load_survey_training()
+    assert sum(training["train_rows_by_source"][SOURCE].values()) == len(survey["train"])
+    assert training["survey_weight"] == 5.0 and "survey_dev_mean_language_macro_f1" in training["history"][0]
+    assert f"{len(survey['dev'])} dev rows (reported, not selected on)" in capsys.readouterr().out
+    main([*_args(tmp_path, cont), "--skip-eval", "--skip-frozen", "--init-from", str(start), "--lr", "0", "--head-lr", "0"])
+    assert "resumed from" not in capsys.readouterr().out  # its own recipe, not the start run's checkpoint
+    from safetensors.torch import load_file  # noqa: PLC0415
+
+    before, after = load_file(str(start / "model.safetensors")), load_file(str(cont / "model.safetensors"))
+    assert set(before) == set(after) and all(torch.equal(before[k], after[k]) for k in before)
+    assert json.loads((cont / "calibration.json").read_text())["training"]["init_from"] == str(start)
+    # and with a learning rate it moves away from the start (the check above is not vacuous)
+    main([*_args(tmp_path, tmp_path / "moved"), "--skip-eval", "--skip-frozen", "--init-from", str(start), "--lr", "1e-3"])
+    moved = load_file(str(tmp_path / "moved" / "model.safetensors"))
+    assert any(not torch.equal(before[k], moved[k]) for k in before)

@@ -36,12 +36,13 @@ import torch
 
 from service.encoder import E5Tokenizer, read_e5_file
 from service.sentiment.model import LABELS, SentimentModel, length_sorted_batches, padded, softmax
-from service.sentiment.network import HeadConfig, SentimentNet
+from service.sentiment.network import WEIGHTS_FILE, HeadConfig, SentimentNet
 from training.data import REPO_ROOT
 from training.lora import add_adapters, merge_adapters
 from training.sentiment_data import Example, describe, load_examples
 from training.sentiment_frozen import FrozenLogReg
 from training.sentiment_metrics import evaluate, length_bucket
+from training.survey_training import load_survey_training
 
 DEFAULT_OUTPUT = REPO_ROOT / "models" / "sentiment"
 DEFAULT_CACHE = REPO_ROOT / "build" / "sentiment-cache"
@@ -253,9 +254,23 @@ def train(args: argparse.Namespace) -> Path:
         print(f"learning curve: fine-tuning on {len(fit_rows)} of the {len(train_rows)} subset rows "
               f"({args.train_fraction:g}, per source)", flush=True)
 
+    survey = load_survey_training() if args.survey_weight else {"train": [], "dev": []}
+    n_review = len(fit_rows)
+    fit_rows = fit_rows + survey["train"]  # weighted by --survey-weight below
+    survey_dev = survey["dev"]
+    if survey["train"]:
+        print(f"survey answers: {len(survey['train'])} training rows (weight {args.survey_weight:g}), "
+              f"{len(survey_dev)} dev rows (reported, not selected on)", flush=True)
+
     backbone_file = read_e5_file()
     config = HeadConfig(backbone_file.sha256, args.trainable_layers, args.max_length, args.dropout)
     net = SentimentNet(backbone_file, config)
+    if args.init_from:  # continue from a trained folder instead of the pretrained top layers
+        start = SentimentNet.load(args.init_from, backbone_file)
+        if start.config != config:
+            raise SystemExit(f"--init-from {args.init_from}: its config {start.config} is not this run's {config}")
+        net.load_state_dict(dict(start.trainable_named_parameters()), strict=False)
+        del start
     tokenizer = E5Tokenizer(backbone_file)
     train_ids = tokenizer.encode([e.text for e in fit_rows], args.max_length)
     dev_ids = tokenizer.encode([e.text for e in dev_rows], args.max_length)
@@ -263,6 +278,8 @@ def train(args: argparse.Namespace) -> Path:
     cache_dir = args.cache_dir / key
     train_cache = StateCache.build(net, train_ids, tokenizer.pad, cache_dir / "train.pt", "train")
     dev_cache = StateCache.build(net, dev_ids, tokenizer.pad, cache_dir / "dev.pt", "dev")
+    survey_dev_cache = (StateCache.build(net, tokenizer.encode([e.text for e in survey_dev], args.max_length),
+                                         tokenizer.pad, cache_dir / "survey-dev.pt", "survey dev") if survey_dev else None)
     label_idx = {label: i for i, label in enumerate(LABELS)}
     y_train = torch.tensor([label_idx[e.label] for e in fit_rows])
     dev_gold = np.array([label_idx[e.label] for e in dev_rows])
@@ -294,6 +311,7 @@ def train(args: argparse.Namespace) -> Path:
     per_class = class_weights(fit_rows)
     row_weights = (length_balance_weights(fit_rows, args.length_balance) if args.length_balance
                    else torch.ones(len(fit_rows)))
+    row_weights[n_review:] = args.survey_weight  # the survey rows (none without --survey-weight)
 
     def loss_fn(logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
         """Weighted mean cross-entropy: balanced classes, times each row's length-balance weight."""
@@ -313,6 +331,10 @@ def train(args: argparse.Namespace) -> Path:
         recipe += ["lora", args.lora_rank, args.lora_alpha]
     if args.length_balance:
         recipe += ["length-balance", args.length_balance]
+    if args.survey_weight:
+        recipe += ["survey", args.survey_weight]
+    if args.init_from:
+        recipe += ["init", hashlib.sha256((args.init_from / WEIGHTS_FILE).read_bytes()).hexdigest()[:16]]
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -356,7 +378,10 @@ def train(args: argparse.Namespace) -> Path:
         f1 = mean_language_macro_f1(dev_rows, upper_outputs(net, dev_cache, pooled=False))
         state["history"].append({"epoch": epoch + 1, "dev_mean_language_macro_f1": round(f1, 4),
                                  "seconds": round(time.perf_counter() - t_epoch, 1)})
-        print(f"epoch {epoch + 1} done in {time.perf_counter() - t_epoch:.0f}s: dev macro-F1 (mean of languages) {f1:.4f}", flush=True)
+        if survey_dev_cache is not None:  # reported only: the epoch is chosen on the review dev subset
+            state["history"][-1]["survey_dev_mean_language_macro_f1"] = round(
+                mean_language_macro_f1(survey_dev, upper_outputs(net, survey_dev_cache, pooled=False)), 4)
+        print(f"epoch {epoch + 1} done in {time.perf_counter() - t_epoch:.0f}s: {json.dumps(state['history'][-1])}", flush=True)
         if f1 > state["best_f1"]:
             state["best_f1"] = f1
             state["best"] = {n: p.detach().clone() for n, p in net.trainable_named_parameters()}
@@ -387,6 +412,7 @@ def train(args: argparse.Namespace) -> Path:
             "history": state["history"], "train_caps": caps, "dev_per_language": args.dev_per_language,
             "train_fraction": args.train_fraction, "train_rows": len(fit_rows),
             "length_balance": args.length_balance,
+            "survey_weight": args.survey_weight, "init_from": str(args.init_from) if args.init_from else None,
             "train_rows_by_source": describe(fit_rows),
         },
     })
@@ -416,6 +442,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--length-balance", type=float, default=0.0, metavar="CLIP",
                     help="weight rows so that length does not predict the class within a language (clip the weights to "
                          "[1/CLIP, CLIP]; 0 = off)")
+    ap.add_argument("--survey-weight", type=float, default=0.0, metavar="W",
+                    help="also fit the hand-written survey answers' training part (training/survey_training.py), each row "
+                         "weighted W (0 = off)")
+    ap.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                    help="start the trainable layers and head from this trained folder (e.g. models/sentiment)")
     ap.add_argument("--dropout", type=float, default=HeadConfig.dropout)
     ap.add_argument("--dev-per-language", type=int, default=700)
     ap.add_argument("--checkpoint-steps", type=int, default=200)
@@ -435,6 +466,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--cap wants SOURCE=N with an integer N")
     if args.lora_rank < 0:
         ap.error(f"--lora-rank must be 0 (off) or a positive rank, got {args.lora_rank}")
+    if args.survey_weight < 0:
+        ap.error(f"--survey-weight must be 0 (off) or positive, got {args.survey_weight}")
     if args.length_balance and args.length_balance < 1.0:
         ap.error(f"--length-balance must be 0 (off) or a clip of at least 1, got {args.length_balance}")
     try:

@@ -7,7 +7,8 @@ bucket) cell of the training rows weighted to its language's class mix, because 
 predicts the label (Swedish rows under 40 characters: 75% positive, 8% negative). Prints, for the candidate
 against the shipped model (``--base``): the dev-subset macro-F1 each was selected on (the only figure a ship
 decision may use), macro-F1 on all of dev and on test per language with a paired bootstrap interval, F1 and negative recall per length bucket,
-the hand-written sets per language and kind, and the issue's quoted examples.
+the dev part of the survey answers written for training (training/survey_training.py), the hand-written sets per
+language and kind, and the issue's quoted examples.
 A candidate may also be a weight average of the two (``python -m training.soup_sentiment models/sentiment
 build/sentiment-lb4 --output-dir build/sentiment-soup``).
 """
@@ -27,13 +28,7 @@ from training.data import REPO_ROOT
 from training.eval_sentiment import handwritten_sets
 from training.sentiment_data import LANGS, load_examples
 from training.sentiment_metrics import LENGTH_BUCKETS, evaluate, length_bucket, paired_bootstrap
-
-QUOTED = (  # issue #9's examples, with the verdict a reader gives them
-    ("Toimitus oli nopea, kiitos!", "positive"),
-    ("Ei mitään valitettavaa.", "positive"),
-    ("Priserna är för höga jämfört med konkurrenterna.", "negative"),
-    ("Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", "neutral"),
-)
+from training.survey_training import QUOTED, load_survey_training
 
 
 def labels(model: SentimentModel, texts: list[str]) -> list[str]:
@@ -80,13 +75,15 @@ def main() -> None:
         cal = json.loads((path / "calibration.json").read_text())
         print(f"{name} ({path}): dev-subset mean-language macro-F1 {cal['dev_mean_language_macro_f1']}, "
               f"T {cal['temperature']:.3f}, " + (f"soup {cal['soup']['command']}" if "soup" in cal  # training/soup_sentiment.py
-                                                 else f"length balance {cal['training'].get('length_balance', 0)}"))
+                                                 else f"training {cal['training']['command']}"))
 
     data = load_examples()
     for split in ("dev", "test"):  # dev: all of it, not only the subset the epochs were chosen on
         rows = data[split]
         pred = {name: labels(m, [e.text for e in rows]) for name, m in models.items()}
         compare_split(split, rows, pred)
+    survey_dev = load_survey_training()["dev"]  # training/survey_training.py: never fitted
+    compare_split("survey answers, dev part", survey_dev, {n: labels(m, [e.text for e in survey_dev]) for n, m in models.items()})
 
     for set_name, rows in handwritten_sets().items():
         hand = {name: labels(m, [e.text for e in rows]) for name, m in models.items()}
