@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 
 def test_learning_curve_subset_is_seeded_and_validated():
@@ -72,3 +73,17 @@ def test_the_cli_refuses_a_length_balance_clip_below_1(capsys):
         parse_args(["--length-balance", "0.5"])
     assert "--length-balance must be 0 (off) or a clip of at least 1" in capsys.readouterr().err
     assert parse_args([]).length_balance == 0.0 and parse_args(["--length-balance", "4"]).length_balance == 4.0
+
+
+def test_survey_rows_get_their_weight_and_leave_the_length_balance_of_review_rows_alone():
+    from training.train_sentiment import length_balance_weights, row_weights
+
+    review = _rows({("sv", 20, "positive"): 80, ("sv", 20, "negative"): 20,
+                    ("sv", 300, "positive"): 20, ("sv", 300, "negative"): 80})
+    survey = _rows({("sv", 20, "negative"): 30})  # short complaints: counted with the reviews they would shift the cells
+    w = row_weights(review, survey, 4.0, 10.0)
+    assert len(w) == len(review) + len(survey)
+    assert torch.equal(w[: len(review)], length_balance_weights(review, 4.0))
+    assert not torch.equal(w[: len(review)], length_balance_weights(review + survey, 4.0)[: len(review)])
+    assert w[len(review):].tolist() == [10.0] * len(survey)
+    assert row_weights(review, [], 0.0, 0.0).tolist() == [1.0] * len(review)

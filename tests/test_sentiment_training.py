@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -144,7 +145,9 @@ def test_survey_rows_join_the_fit_and_init_from_starts_at_the_given_weights(tmp_
 
     before, after = load_file(str(start / "model.safetensors")), load_file(str(cont / "model.safetensors"))
     assert set(before) == set(after) and all(torch.equal(before[k], after[k]) for k in before)
-    assert json.loads((cont / "calibration.json").read_text())["training"]["init_from"] == str(start)
+    cont_training = json.loads((cont / "calibration.json").read_text())["training"]
+    assert cont_training["init_from"] == str(start)
+    assert cont_training["init_from_sha256"] == hashlib.sha256((start / "model.safetensors").read_bytes()).hexdigest()
     # and with a learning rate it moves away from the start (the check above is not vacuous)
     main([*_args(tmp_path, tmp_path / "moved"), "--skip-eval", "--skip-frozen", "--init-from", str(start), "--lr", "1e-3"])
     moved = load_file(str(tmp_path / "moved" / "model.safetensors"))

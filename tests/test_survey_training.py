@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from training.eval_sentiment import handwritten_sets
+from training.eval_sentiment import QUOTED, handwritten_sets
 from training.sentiment_data import LABELS, LANGS
-from training.survey_training import MAX_EVAL_SIMILARITY, QUOTED, eval_similarity, load_survey_training
+from training.survey_training import MAX_EVAL_SIMILARITY, eval_similarity, load_survey_training
 
 
 def _rows():

@@ -5,7 +5,7 @@ in Swedish, Danish and Finnish have almost no examples ("Liian kallis" scored po
 110 answers ("concepts") written once in sv/da/fi/en on 2026-12-04, after the evaluation sets, for
 fitting only. A concept is in the train or the dev part in every language at once (hash of the
 concept), so no translation of a dev answer is fitted. Rows too close to any evaluation text (the
-hand-written sets, the issue's quoted examples; character n-gram cosine >= ``MAX_EVAL_SIMILARITY``)
+hand-written sets, the issue's quoted examples in ``training.eval_sentiment``, the model's tests; character n-gram cosine >= ``MAX_EVAL_SIMILARITY``)
 were removed from the file, whatever their label, and ``tests/test_survey_training.py`` keeps it so.
 """
 
@@ -23,14 +23,6 @@ SURVEY_TRAINING = REPO_ROOT / "training" / "data" / "survey_answers_training.tsv
 SOURCE = "survey_training"
 DEV_SHARE = 1 / 3
 MAX_EVAL_SIMILARITY = 0.6
-# Issue #9's quoted examples, with the verdict a reader gives them: never trained on.
-QUOTED: tuple[tuple[str, str], ...] = (
-    ("Toimitus oli nopea, kiitos!", "positive"),
-    ("Ei mitään valitettavaa.", "positive"),
-    ("Priserna är för höga jämfört med konkurrenterna.", "negative"),
-    ("Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", "neutral"),
-    ("Henkilökunta oli ystävällistä. Mutta jono kassalle oli aivan liian pitkä.", "neutral"),
-)
 
 
 def load_survey_training() -> dict[str, list[Example]]:

@@ -136,6 +136,15 @@ def length_balance_weights(examples: Sequence[Example], clip: float) -> torch.Te
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def row_weights(review: Sequence[Example], survey: Sequence[Example], length_balance: float,
+                survey_weight: float) -> torch.Tensor:
+    """Per fitted row (review rows, then survey rows): the length-balance weight of a review row (1 without
+    ``--length-balance``; its cells counted over review rows only, where the length cue is) and ``survey_weight``
+    for a survey answer."""
+    review_w = length_balance_weights(review, length_balance) if length_balance else torch.ones(len(review))
+    return torch.cat([review_w, torch.full((len(survey),), float(survey_weight))])
+
+
 def make_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
     """Shuffled batches of similar-length rows (sorted within random pools of ``pool`` batches)."""
     order = list(range(len(lengths)))
@@ -255,8 +264,8 @@ def train(args: argparse.Namespace) -> Path:
               f"({args.train_fraction:g}, per source)", flush=True)
 
     survey = load_survey_training() if args.survey_weight else {"train": [], "dev": []}
-    n_review = len(fit_rows)
-    fit_rows = fit_rows + survey["train"]  # weighted by --survey-weight below
+    weights = row_weights(fit_rows, survey["train"], args.length_balance, args.survey_weight)
+    fit_rows = fit_rows + survey["train"]
     survey_dev = survey["dev"]
     if survey["train"]:
         print(f"survey answers: {len(survey['train'])} training rows (weight {args.survey_weight:g}), "
@@ -265,6 +274,7 @@ def train(args: argparse.Namespace) -> Path:
     backbone_file = read_e5_file()
     config = HeadConfig(backbone_file.sha256, args.trainable_layers, args.max_length, args.dropout)
     net = SentimentNet(backbone_file, config)
+    init_sha = hashlib.sha256((args.init_from / WEIGHTS_FILE).read_bytes()).hexdigest() if args.init_from else None
     if args.init_from:  # continue from a trained folder instead of the pretrained top layers
         start = SentimentNet.load(args.init_from, backbone_file)
         if start.config != config:
@@ -309,14 +319,11 @@ def train(args: argparse.Namespace) -> Path:
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
     )
     per_class = class_weights(fit_rows)
-    row_weights = (length_balance_weights(fit_rows, args.length_balance) if args.length_balance
-                   else torch.ones(len(fit_rows)))
-    row_weights[n_review:] = args.survey_weight  # the survey rows (none without --survey-weight)
 
     def loss_fn(logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
-        """Weighted mean cross-entropy: balanced classes, times each row's length-balance weight."""
+        """Weighted mean cross-entropy: balanced classes, times each row's weight (``row_weights``)."""
         gold = y_train[rows]
-        w = per_class[gold] * row_weights[rows]
+        w = per_class[gold] * weights[rows]
         return (torch.nn.functional.cross_entropy(logits, gold, reduction="none") * w).sum() / w.sum()
     trainable = sum(p.numel() for p in net.trainable_parameters() if p.requires_grad)
     how = f"LoRA rank {args.lora_rank} ({adapters / 1e6:.2f}M adapter params) on" if adapters else "fine-tuning"
@@ -334,7 +341,7 @@ def train(args: argparse.Namespace) -> Path:
     if args.survey_weight:
         recipe += ["survey", args.survey_weight]
     if args.init_from:
-        recipe += ["init", hashlib.sha256((args.init_from / WEIGHTS_FILE).read_bytes()).hexdigest()[:16]]
+        recipe += ["init", init_sha[:16]]
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -413,6 +420,7 @@ def train(args: argparse.Namespace) -> Path:
             "train_fraction": args.train_fraction, "train_rows": len(fit_rows),
             "length_balance": args.length_balance,
             "survey_weight": args.survey_weight, "init_from": str(args.init_from) if args.init_from else None,
+            "init_from_sha256": init_sha,  # the folder's weights file: a path like models/sentiment changes over time
             "train_rows_by_source": describe(fit_rows),
         },
     })

@@ -25,10 +25,10 @@ import torch
 from service.encoder import read_e5_file
 from service.sentiment.model import LABELS, SentimentModel
 from training.data import REPO_ROOT
-from training.eval_sentiment import handwritten_sets
+from training.eval_sentiment import QUOTED, handwritten_sets
 from training.sentiment_data import LANGS, load_examples
 from training.sentiment_metrics import LENGTH_BUCKETS, evaluate, length_bucket, paired_bootstrap
-from training.survey_training import QUOTED, load_survey_training
+from training.survey_training import load_survey_training
 
 
 def labels(model: SentimentModel, texts: list[str]) -> list[str]:
