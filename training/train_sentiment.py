@@ -342,6 +342,9 @@ def train(args: argparse.Namespace) -> Path:
         recipe += ["survey", args.survey_weight]
     if args.init_from:
         recipe += ["init", init_sha[:16]]
+    order_seed = args.seed if args.order_seed is None else args.order_seed
+    if args.order_seed is not None:  # same rows as --seed, another batch order and dropout stream
+        recipe += ["order", order_seed]
     ckpt_path = cache_dir / f"checkpoint-{_fingerprint(recipe)}.pt"
     state = {"epoch": 0, "batch": 0, "step": 0, "best_f1": -1.0, "best": None, "history": []}
     if ckpt_path.is_file():
@@ -360,8 +363,8 @@ def train(args: argparse.Namespace) -> Path:
 
     lengths = train_cache.lengths()
     for epoch in range(state["epoch"], args.epochs):
-        batches = make_batches(lengths, args.batch_size, random.Random(args.seed * 1000 + epoch))
-        torch.manual_seed(args.seed * 1000 + epoch + state["batch"])  # dropout stream, resumable
+        batches = make_batches(lengths, args.batch_size, random.Random(order_seed * 1000 + epoch))
+        torch.manual_seed(order_seed * 1000 + epoch + state["batch"])  # dropout stream, resumable
         net.train()
         t_epoch, running, first = time.perf_counter(), 0.0, state["batch"]
         for b in range(first, len(batches)):
@@ -410,7 +413,7 @@ def train(args: argparse.Namespace) -> Path:
         "dev_mean_language_macro_f1": round(state["best_f1"], 4),
         "training": {
             "command": "python -m training.train_sentiment " + " ".join(args.argv),
-            "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+            "seed": args.seed, "order_seed": order_seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
             "head_lr": args.head_lr, "threads": args.threads, "train_seconds": round(train_seconds, 1),
             "lower_states_seconds": round(lower_states_seconds, 1),
             "cpu_hours": round(train_seconds * args.threads / 3600, 2),
@@ -460,6 +463,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--checkpoint-steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--order-seed", type=int, default=None, metavar="N",
+                    help="seed of the batch order and dropout only (default --seed): a replicate on the same rows")
     ap.add_argument("--skip-eval", action="store_true", help="do not write metrics.json / MODEL_CARD.md")
     ap.add_argument("--skip-frozen", action="store_true", help="do not fit the frozen e5 + LR reference")
     ap.add_argument("--train-fraction", type=float, default=1.0,
