@@ -152,3 +152,35 @@ def test_survey_rows_join_the_fit_and_init_from_starts_at_the_given_weights(tmp_
     main([*_args(tmp_path, tmp_path / "moved"), "--skip-eval", "--skip-frozen", "--init-from", str(start), "--lr", "1e-3"])
     moved = load_file(str(tmp_path / "moved" / "model.safetensors"))
     assert any(not torch.equal(before[k], moved[k]) for k in before)
+
+
+def test_order_seed_replicates_on_the_same_rows_with_another_batch_order(tmp_path, capsys):
+    """``--order-seed``: same subsets and cache as ``--seed``, its own checkpoint, other weights;
+    given equal to ``--seed`` it trains exactly the default run."""
+    plain, same, other = tmp_path / "plain", tmp_path / "same", tmp_path / "other"
+    main([*_args(tmp_path, plain), "--skip-eval", "--skip-frozen"])
+    capsys.readouterr()
+    main([*_args(tmp_path, other), "--skip-eval", "--skip-frozen", "--order-seed", "1"])
+    log = capsys.readouterr().out
+    assert "cached lower states loaded" in log and "resumed from" not in log  # same rows, not the same recipe
+    main([*_args(tmp_path, same), "--skip-eval", "--skip-frozen", "--order-seed", "0"])
+    train = {name: json.loads((d / "calibration.json").read_text())["training"] for name, d in
+             (("plain", plain), ("same", same), ("other", other))}
+    assert train["plain"]["train_rows_by_source"] == train["other"]["train_rows_by_source"]
+    assert (train["plain"]["order_seed"], train["other"]["order_seed"]) == (0, 1)
+    assert (plain / "model.safetensors").read_bytes() == (same / "model.safetensors").read_bytes()
+    assert (plain / "model.safetensors").read_bytes() != (other / "model.safetensors").read_bytes()
+
+
+def test_frozen_only_fits_the_reference_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "never"
+    main([*_args(tmp_path, out), "--frozen-only"])
+    assert (tmp_path / "frozen" / "frozen_lr.npz").is_file() and not out.exists()
+    assert "frozen e5 + LR: dev mean-language macro-F1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags", [["--frozen-only", "--skip-frozen"], ["--init-from", "models/sentiment"]])
+def test_flags_that_would_fit_the_wrong_frozen_reference_are_refused(tmp_path, flags, capsys):
+    with pytest.raises(SystemExit):
+        main([*_args(tmp_path, tmp_path / "out"), *flags])
+    assert "frozen" in capsys.readouterr().err

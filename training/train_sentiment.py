@@ -305,6 +305,8 @@ def train(args: argparse.Namespace) -> Path:
         frozen.save(args.frozen_dir, {"train_rows": len(fit_rows), "seconds": round(time.perf_counter() - t_frozen, 1),
                                       "command": "python -m training.train_sentiment " + " ".join(args.argv)})
         print(f"frozen e5 + LR: dev mean-language macro-F1 {frozen.dev_f1_:.4f} (C={frozen.C_}) -> {args.frozen_dir}", flush=True)
+        if args.frozen_only:
+            return args.frozen_dir
 
     adapters = add_adapters(net, args.lora_rank, args.lora_alpha) if args.lora_rank else 0
     steps_per_epoch = math.ceil(len(fit_rows) / args.batch_size)
@@ -467,6 +469,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seed of the batch order and dropout only (default --seed): a replicate on the same rows")
     ap.add_argument("--skip-eval", action="store_true", help="do not write metrics.json / MODEL_CARD.md")
     ap.add_argument("--skip-frozen", action="store_true", help="do not fit the frozen e5 + LR reference")
+    ap.add_argument("--frozen-only", action="store_true",
+                    help="fit only the frozen e5 + LR reference into --frozen-dir, then stop (no fine-tuning)")
     ap.add_argument("--train-fraction", type=float, default=1.0,
                     help="fine-tune on this seeded share of the training subset, per source (learning curves "
                          "and budget comparisons; only these rows are cached)")
@@ -479,6 +483,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--cap wants SOURCE=N with an integer N")
     if args.lora_rank < 0:
         ap.error(f"--lora-rank must be 0 (off) or a positive rank, got {args.lora_rank}")
+    if args.frozen_only and args.skip_frozen:
+        ap.error("--frozen-only fits the frozen reference, which --skip-frozen turns off")
+    if args.init_from and not args.skip_frozen:
+        ap.error("--init-from replaces the pretrained top layers that the frozen e5 + LR reference is fitted on: "
+                 "give --skip-frozen (or fit the reference alone with --frozen-only)")
     if args.survey_weight < 0:
         ap.error(f"--survey-weight must be 0 (off) or positive, got {args.survey_weight}")
     if args.length_balance and args.length_balance < 1.0:
