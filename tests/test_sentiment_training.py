@@ -148,6 +148,7 @@ def test_survey_rows_join_the_fit_and_init_from_starts_at_the_given_weights(tmp_
     cont_training = json.loads((cont / "calibration.json").read_text())["training"]
     assert cont_training["init_from"] == str(start)
     assert cont_training["init_from_sha256"] == hashlib.sha256((start / "model.safetensors").read_bytes()).hexdigest()
+    assert cont_training["init_training"] == training  # the start's own record, kept for the card's lineage
     # and with a learning rate it moves away from the start (the check above is not vacuous)
     main([*_args(tmp_path, tmp_path / "moved"), "--skip-eval", "--skip-frozen", "--init-from", str(start), "--lr", "1e-3"])
     moved = load_file(str(tmp_path / "moved" / "model.safetensors"))

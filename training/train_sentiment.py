@@ -239,6 +239,12 @@ def upper_outputs(net: SentimentNet, cache: StateCache, pooled: bool, batch_size
     return out
 
 
+def _training_record(folder: Path) -> dict | None:
+    """The ``training`` record a trained folder's calibration.json holds (None for older folders without one)."""
+    path = folder / "calibration.json"
+    return json.loads(path.read_text()).get("training") if path.is_file() else None
+
+
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -426,6 +432,8 @@ def train(args: argparse.Namespace) -> Path:
             "length_balance": args.length_balance,
             "survey_weight": args.survey_weight, "init_from": str(args.init_from) if args.init_from else None,
             "init_from_sha256": init_sha,  # the folder's weights file: a path like models/sentiment changes over time
+            # how the starting weights were made, so a continued model's card can name its whole cost and recipe
+            "init_training": _training_record(args.init_from) if args.init_from else None,
             "train_rows_by_source": describe(fit_rows),
         },
     })
