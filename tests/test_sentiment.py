@@ -184,3 +184,19 @@ def test_budget_verdict_picks_by_dev_and_names_the_cheapest_near_it():
     assert text == ("**Budgets at 1,000 rows.** Best by dev mean F1: top12 (0.716, 0.6 CPU-hours); "
                     "the cheapest within 0.005 of it: lora12 (0.713, 0.5 CPU-hours).")
     assert _budget_verdict({"ablations": {"a": run(6, None, 0.3, 0.7)}}) == "No two recipes were trained on the same rows."
+
+
+def test_a_continued_model_card_names_every_run_and_their_whole_cost():
+    """``--init-from`` chains: the card's cost, epochs and rebuild commands cover the runs it started from."""
+    from training.sentiment_card import _cost, _epochs, _rebuild, _stages, total_cpu_hours  # noqa: PLC0415
+
+    first = {"command": "train A", "epochs": 3, "cpu_hours": 3.22, "train_rows_by_source": {"s": {"positive": 10}}}
+    second = {"command": "train B", "epochs": 1, "cpu_hours": 0.5, "init_from_sha256": "aa" * 32, "init_training": first}
+    third = {"command": "train C", "epochs": 1, "cpu_hours": 0.25, "init_from_sha256": "bb" * 32, "init_training": second}
+    assert total_cpu_hours(third) == 3.97 and _epochs(third) == "3+1+1"
+    assert _rebuild(third).startswith("`train A`, then `train B`, then `train C`")
+    stages = _stages(third).splitlines()
+    assert len(stages) == 2 and "`train A` (3 epochs, 10 rows" in stages[0] and "aaaa" in stages[0] and "bbbb" in stages[1]
+    assert "**3.97 CPU-hours** with the run(s) it started from" in _cost(third)
+    assert (_stages(first), _rebuild(first), _cost(first)) == ("", "`train A`", "**3.22 CPU-hours**, lower-layer caching included")
+    assert total_cpu_hours({**second, "init_training": {"command": "old, cost not recorded"}}) is None

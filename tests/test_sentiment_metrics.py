@@ -75,3 +75,24 @@ def test_add_ablation_says_which_precondition_failed(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--add-ablation", f"x={tmp_path}", "--ablation", f"y={tmp_path}"])
     assert "give it without --ablation" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"training data not present at {DATA_DIR}")
+def test_keep_ablations_carries_the_rows_of_the_last_evaluation_over(tmp_path):
+    import shutil
+
+    from training.eval_sentiment import main
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(REPO_ROOT / "models" / "sentiment", model_dir)
+    before = json.loads((model_dir / "metrics.json").read_text())
+    assert before["ablations"]  # the shipped card has budget rows whose folders this checkout lacks
+    main(["--model-dir", str(model_dir), "--keep-ablations", "--max-rows-per-source", "15",
+          "--frozen-dir", str(tmp_path / "no-frozen")])
+    after = json.loads((model_dir / "metrics.json").read_text())
+    assert after["ablations"] == before["ablations"]
+    assert after["ablations_scored_by"] == (before.get("ablations_scored_by") or before["command"])
+    assert after["command"].endswith("--keep-ablations") and after["test"] != before["test"]  # re-measured, on 15 rows a source
+    assert "carried over to this evaluation" in (model_dir / "MODEL_CARD.md").read_text()
+    main(["--model-dir", str(model_dir), "--max-rows-per-source", "15", "--frozen-dir", str(tmp_path / "no-frozen")])
+    assert json.loads((model_dir / "metrics.json").read_text())["ablations"] == {}  # without the flag: only what it scores

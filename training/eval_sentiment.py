@@ -167,8 +167,13 @@ def evaluate_model_dir(
     frozen_dir: Path | None = DEFAULT_FROZEN,
     legacy_predictions: Path = LEGACY_PREDICTIONS,
     ablations: dict[str, Path] | None = None,
+    kept: dict | None = None,
 ) -> dict:
-    """Score model + references on data['test'] and the hand-written sets; write metrics.json (and the card)."""
+    """Score model + references on data['test'] and the hand-written sets; write metrics.json (and the card).
+
+    ``kept``: an earlier metrics.json whose ablation rows are carried over (``--keep-ablations``): each
+    was scored on the same test rows and does not depend on the shipped model, and its folder may be gone.
+    """
     t0 = time.perf_counter()
     data = data or load_examples()
     train_rows, test_rows = data["train"], data["test"]
@@ -206,7 +211,8 @@ def evaluate_model_dir(
         "model_dir": _display(model_dir),
         "command": "python -m training.eval_sentiment --model-dir " + _display(model_dir)
         + (f" --frozen-dir {_display(frozen_dir)}" if frozen_info else "")
-        + "".join(f" --ablation {name}={_display(path)}" for name, path in (ablations or {}).items()),
+        + "".join(f" --ablation {name}={_display(path)}" for name, path in (ablations or {}).items())
+        + (" --keep-ablations" if kept else ""),
         "architecture": architecture(model),
         "systems": {k: v for k, v in SYSTEMS.items() if k in test_pred},
         "test_rows_by_source": describe(test_rows),
@@ -243,7 +249,9 @@ def evaluate_model_dir(
                 if p.is_file() and p.name not in (METRICS_FILE, "MODEL_CARD.md")  # written by this command
             },
         },
-        "ablations": {name: ablation_summary(path, test_rows, batch_size, backbone_file) for name, path in (ablations or {}).items()},
+        "ablations": {**(kept or {}).get("ablations", {}),
+                      **{name: ablation_summary(path, test_rows, batch_size, backbone_file) for name, path in (ablations or {}).items()}},
+        "ablations_scored_by": (kept.get("ablations_scored_by") or kept["command"]) if kept else None,
         "test_inference_seconds": round(inference_seconds, 1),
         "torch_threads": torch.get_num_threads(),
     }
@@ -265,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="also score this trained model folder (e.g. fewer fine-tuned layers) on the test split")
     ap.add_argument("--add-ablation", action="append", default=[], metavar="NAME=DIR",
                     help="score only this model folder and add it to the existing metrics.json and card")
+    ap.add_argument("--keep-ablations", action="store_true",
+                    help="carry the existing metrics.json's ablation rows over (scored on the same test rows, "
+                         "independent of the shipped model; their folders need not exist)")
     ap.add_argument("--max-rows-per-source", type=int, default=None)
     ap.add_argument("--no-card", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
@@ -287,8 +298,13 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--add-ablation adds to {args.model_dir / METRICS_FILE}, which does not exist: run the full evaluation first")
         add_ablations(args.model_dir, added, max_rows_per_source=args.max_rows_per_source)
         return
+    kept = None
+    if args.keep_ablations:
+        if not (args.model_dir / METRICS_FILE).is_file():
+            ap.error(f"--keep-ablations keeps the rows of {args.model_dir / METRICS_FILE}, which does not exist")
+        kept = json.loads((args.model_dir / METRICS_FILE).read_text())
     evaluate_model_dir(args.model_dir, load_examples(args.max_rows_per_source), card=not args.no_card,
-                       frozen_dir=args.frozen_dir, ablations=ablations)
+                       frozen_dir=args.frozen_dir, ablations=ablations, kept=kept)
 
 
 if __name__ == "__main__":
