@@ -14,6 +14,7 @@ from safetensors import safe_open
 
 from service.encoder import read_e5_file
 from service.sentiment.network import CONFIG_FILE, WEIGHTS_FILE
+from training.eval_sentiment import QUOTED_ANSWERS, QUOTED_MIXED
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "sentiment"
 
@@ -43,20 +44,18 @@ def test_clear_positive_and_negative_per_language(scorer, lang):
     assert out_neg.label == "negative" and out_neg.score < -0.3, out_neg
 
 
-# Plain survey answers the from-scratch model got wrong (issue #9), one per expected label.
-SURVEY = [
-    ("fi", "Toimitus oli nopea, kiitos!", "positive"),
-    ("fi", "Ei mitään valitettavaa.", "positive"),
-    ("sv", "Priserna är för höga jämfört med konkurrenterna.", "negative"),
-    ("da", "Ikke dårligt, jeg handler gerne igen.", "positive"),
-    ("en", "Thanks for nothing, the parcel never arrived.", "negative"),
-]
+# Plain survey answers the from-scratch model got wrong: issue #9's quoted ones and two more.
+SURVEY = [*QUOTED_ANSWERS,
+          ("da", "Ikke dårligt, jeg handler gerne igen.", "positive"),
+          ("en", "Thanks for nothing, the parcel never arrived.", "negative")]
 
 
 # Still wrong with the e5 model (issue #9 stays open for them): strict, so a fix shows up as a failure to un-mark.
 _STILL_WRONG = pytest.mark.xfail(strict=True, reason="scored neutral by the shipped e5 model (issue #9)")
-SURVEY = [pytest.param(*case, marks=_STILL_WRONG) if case[1] in (
-    "Ei mitään valitettavaa.", "Priserna är för höga jämfört med konkurrenterna.") else case for case in SURVEY]
+_WRONG_TEXTS = ("Ei mitään valitettavaa.", "Priserna är för höga jämfört med konkurrenterna.",
+                # the queue sentence is neutral (sv 0.78; fi 0.51 against negative 0.43)
+                QUOTED_MIXED[0][1], QUOTED_MIXED[1][1])
+SURVEY = [pytest.param(*case, marks=_STILL_WRONG) if case[1] in _WRONG_TEXTS else case for case in SURVEY]
 
 
 @pytest.mark.parametrize(("lang", "text", "label"), SURVEY)
@@ -66,11 +65,7 @@ def test_plain_survey_answers(scorer, lang, text, label):
 
 
 @pytest.mark.parametrize(("lang", "text"), [
-    pytest.param("sv", "Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", marks=_STILL_WRONG),
-    # right with the model trained on 9,000 Finnish XED rows; the one on all 14,645 (chosen on dev) scores
-    # the queue sentence neutral 0.51 / negative 0.43
-    pytest.param("fi", "Henkilökunta oli ystävällistä. Mutta jono kassalle oli aivan liian pitkä.", marks=_STILL_WRONG),
-])
+    pytest.param(lang, text, marks=_STILL_WRONG) if text in _WRONG_TEXTS else (lang, text) for lang, text, _ in QUOTED_MIXED])
 def test_praise_then_complaint_shows_both_sentences(scorer, lang, text):
     (out,) = scorer.transform([text], [lang])
     first, second = out.sentences

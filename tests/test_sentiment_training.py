@@ -173,11 +173,16 @@ def test_order_seed_replicates_on_the_same_rows_with_another_batch_order(tmp_pat
     assert (plain / "model.safetensors").read_bytes() != (other / "model.safetensors").read_bytes()
 
 
-def test_frozen_only_fits_the_reference_and_trains_nothing(tmp_path, capsys):
+def test_frozen_only_fits_the_reference_on_the_review_rows_and_trains_nothing(tmp_path, capsys):
+    from training.sentiment_frozen import FrozenLogReg  # noqa: PLC0415
+
     out = tmp_path / "never"
-    main([*_args(tmp_path, out), "--frozen-only"])
+    main([*_args(tmp_path, out), "--frozen-only", "--survey-weight", "5"])
     assert (tmp_path / "frozen" / "frozen_lr.npz").is_file() and not out.exists()
-    assert "frozen e5 + LR: dev mean-language macro-F1" in capsys.readouterr().out
+    log = capsys.readouterr().out
+    assert "frozen e5 + LR: dev mean-language macro-F1" in log
+    reviews = int(re.search(r"rows: train (\d+) of", log).group(1))
+    assert FrozenLogReg.load(tmp_path / "frozen")[1]["train_rows"] == reviews  # the survey answers are not in it
 
 
 @pytest.mark.parametrize("flags", [["--frozen-only", "--skip-frozen"], ["--init-from", "models/sentiment"]])

@@ -24,7 +24,7 @@ def _sentiment_test_texts() -> list[str]:
 
 def test_no_training_row_is_near_an_evaluation_text():
     rows, _ = _rows()
-    eval_texts = [e.text for s in handwritten_sets().values() for e in s] + [t for t, _ in QUOTED] + _sentiment_test_texts()
+    eval_texts = [e.text for s in handwritten_sets().values() for e in s] + [t for _, t, _ in QUOTED] + _sentiment_test_texts()
     sim = eval_similarity([e.text for e in rows], eval_texts)
     close = [(e.text, round(float(s), 3)) for e, s in zip(rows, sim) if s >= MAX_EVAL_SIMILARITY]
     assert not close, f"training rows too close to an evaluation text: {close}"
@@ -32,7 +32,7 @@ def test_no_training_row_is_near_an_evaluation_text():
 
 def test_similarity_flags_a_paraphrase():
     """The guard itself: a light edit of an evaluation text is caught."""
-    sim = eval_similarity(["Ei mitään valitettavaa!", "Kundservice var bra."], [t for t, _ in QUOTED])
+    sim = eval_similarity(["Ei mitään valitettavaa!", "Kundservice var bra."], [t for _, t, _ in QUOTED])
     assert sim[0] >= MAX_EVAL_SIMILARITY > sim[1]
 
 

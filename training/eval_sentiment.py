@@ -42,14 +42,18 @@ HANDWRITTEN_SETS: dict[str, Path] = {
     "handwritten_60": REPO_ROOT / "training" / "data" / "survey_comments_handwritten.tsv",
     "survey_answers_v2": REPO_ROOT / "training" / "data" / "survey_answers_v2.tsv",
 }
-# Issue #9's quoted examples, with the verdict a reader gives them: never trained on.
-QUOTED: tuple[tuple[str, str], ...] = (
-    ("Toimitus oli nopea, kiitos!", "positive"),
-    ("Ei mitään valitettavaa.", "positive"),
-    ("Priserna är för höga jämfört med konkurrenterna.", "negative"),
-    ("Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", "neutral"),
-    ("Henkilökunta oli ystävällistä. Mutta jono kassalle oli aivan liian pitkä.", "neutral"),
+# Issue #9's quoted examples (language, text, the verdict a reader gives it): never trained on.
+# The one-sentence answers, then the praise-then-complaint comments, whose sentences must show both.
+QUOTED_ANSWERS: tuple[tuple[str, str, str], ...] = (
+    ("fi", "Toimitus oli nopea, kiitos!", "positive"),
+    ("fi", "Ei mitään valitettavaa.", "positive"),
+    ("sv", "Priserna är för höga jämfört med konkurrenterna.", "negative"),
 )
+QUOTED_MIXED: tuple[tuple[str, str, str], ...] = (
+    ("sv", "Personalen var trevliga. Men väntetiden i kassan var alldeles för lång.", "neutral"),
+    ("fi", "Henkilökunta oli ystävällistä. Mutta jono kassalle oli aivan liian pitkä.", "neutral"),
+)
+QUOTED = QUOTED_ANSWERS + QUOTED_MIXED
 # 80 test rows (40 Swedish Trustpilot, 40 Finnish XED, seeded sample) re-labelled by a developer
 # reading the text without seeing the gold label: how far gold agrees with a careful reader bounds
 # the macro-F1 any model can show on these sources.

@@ -304,11 +304,12 @@ def train(args: argparse.Namespace) -> Path:
 
     if not args.skip_frozen:  # the frozen-encoder reference, before any weight changes
         t_frozen = time.perf_counter()
+        reviews = len(fit_rows) - len(survey["train"])  # the reference is fitted on the review rows alone (they come first)
         frozen = FrozenLogReg(seed=args.seed).fit(
-            upper_outputs(net, train_cache, pooled=True), y_train.numpy(),
+            upper_outputs(net, train_cache, pooled=True)[:reviews], y_train[:reviews].numpy(),
             upper_outputs(net, dev_cache, pooled=True), dev_gold, dev_rows,
         )
-        frozen.save(args.frozen_dir, {"train_rows": len(fit_rows), "seconds": round(time.perf_counter() - t_frozen, 1),
+        frozen.save(args.frozen_dir, {"train_rows": reviews, "seconds": round(time.perf_counter() - t_frozen, 1),
                                       "command": "python -m training.train_sentiment " + " ".join(args.argv)})
         print(f"frozen e5 + LR: dev mean-language macro-F1 {frozen.dev_f1_:.4f} (C={frozen.C_}) -> {args.frozen_dir}", flush=True)
         if args.frozen_only:

@@ -99,7 +99,7 @@ def main() -> None:
             print(f"    changed {e.key}: {e.text!r} gold {e.label}: {b} -> {c}")
 
     print("\nissue #9's examples: text | reader | base | candidate (P negative/neutral/positive)")
-    for text, gold in QUOTED:
+    for _, text, gold in QUOTED:
         cells = []
         for m in models.values():
             p = m.predict_proba([text])[0]
