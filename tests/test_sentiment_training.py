@@ -185,8 +185,11 @@ def test_frozen_only_fits_the_reference_on_the_review_rows_and_trains_nothing(tm
     assert FrozenLogReg.load(tmp_path / "frozen")[1]["train_rows"] == reviews  # the survey answers are not in it
 
 
-@pytest.mark.parametrize("flags", [["--frozen-only", "--skip-frozen"], ["--init-from", "models/sentiment"]])
-def test_flags_that_would_fit_the_wrong_frozen_reference_are_refused(tmp_path, flags, capsys):
+@pytest.mark.parametrize(("flags", "reason"), [
+    (["--frozen-only", "--skip-frozen"], "--frozen-only fits the frozen reference, which --skip-frozen turns off"),
+    (["--init-from", "models/sentiment"], "--init-from replaces the pretrained top layers that the frozen e5 + LR reference"),
+])
+def test_flags_that_would_fit_the_wrong_frozen_reference_are_refused(tmp_path, flags, reason, capsys):
     with pytest.raises(SystemExit):
         main([*_args(tmp_path, tmp_path / "out"), *flags])
-    assert "frozen" in capsys.readouterr().err
+    assert reason in capsys.readouterr().err  # this refusal, not another argparse error (whose usage says "frozen" too)

@@ -143,6 +143,9 @@ def _ablation_table(metrics: dict) -> str:
             "rank-r adapters on every linear map of the named layers (the layers' own weights stay frozen) and save the "
             "merged layers (\"weights MiB\"); shipping one would store the adapters instead, rank × (inputs + outputs) "
             "numbers per linear map (r = 8 on all 12 layers: 0.66M, 1.3 MiB in fp16), and merge them at load.")
+    if len(lineage(training)) > 1:
+        note += (" The shipped model was continued from earlier runs: its CPU-hours add up all of them, its epochs "
+                 "are listed per run, and its caching is the last run's.")
     return (table + "\n\n" + note + "\n\nTrained with:\n" + commands + "\n\n" + _budget_verdict(metrics) + "\n\n"
             + _learning_curve(metrics))
 

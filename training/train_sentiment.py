@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from service.encoder import E5Tokenizer, read_e5_file
-from service.sentiment.model import LABELS, SentimentModel, length_sorted_batches, padded, softmax
+from service.sentiment.model import CALIBRATION_FILE, LABELS, SentimentModel, length_sorted_batches, padded, softmax
 from service.sentiment.network import WEIGHTS_FILE, HeadConfig, SentimentNet
 from training.data import REPO_ROOT
 from training.lora import add_adapters, merge_adapters
@@ -241,7 +241,7 @@ def upper_outputs(net: SentimentNet, cache: StateCache, pooled: bool, batch_size
 
 def _training_record(folder: Path) -> dict | None:
     """The ``training`` record a trained folder's calibration.json holds (None for older folders without one)."""
-    path = folder / "calibration.json"
+    path = folder / CALIBRATION_FILE
     return json.loads(path.read_text()).get("training") if path.is_file() else None
 
 
